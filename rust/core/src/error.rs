@@ -1,0 +1,151 @@
+//! The one error type every operation of the core returns.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// What went wrong, in broad strokes; callers branch on this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The values do not satisfy the template set's parameters; see [`Error::problems`].
+    Validation,
+    /// The template set itself is malformed (manifest, file layout, encoding).
+    Manifest,
+    /// A template failed to compile or to render; see [`Error::file`] and [`Error::line`].
+    Template,
+    /// An output path is unsafe, or two files claim the same path.
+    Path,
+}
+
+impl ErrorKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Validation => "invalid values",
+            ErrorKind::Manifest => "invalid template set",
+            ErrorKind::Template => "template error",
+            ErrorKind::Path => "unsafe output path",
+        }
+    }
+}
+
+/// One thing wrong with one field of the values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+pub struct Problem {
+    /// The parameter the problem is about (`values` when the whole object is wrong).
+    pub field: String,
+    /// A stable, machine-readable code such as `pattern_mismatch` or `required`.
+    pub code: String,
+    /// A sentence for a developer, starting with the field name.
+    pub message: String,
+}
+
+/// The error returned by every fallible operation of the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    detail: String,
+    file: Option<String>,
+    line: Option<usize>,
+    problems: Vec<Problem>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        Error {
+            kind,
+            detail: detail.into(),
+            file: None,
+            line: None,
+            problems: Vec::new(),
+        }
+    }
+
+    pub(crate) fn validation(problems: Vec<Problem>) -> Self {
+        let detail = match problems.len() {
+            1 => "1 problem".to_string(),
+            n => format!("{n} problems"),
+        };
+        Error {
+            problems,
+            ..Error::new(ErrorKind::Validation, detail)
+        }
+    }
+
+    pub(crate) fn in_file(mut self, file: impl Into<String>, line: Option<usize>) -> Self {
+        self.file = Some(file.into());
+        self.line = line;
+        self
+    }
+
+    /// Wraps a minijinja error raised while compiling or rendering `file`.
+    pub(crate) fn template(file: &str, err: &minijinja::Error) -> Self {
+        let detail = match err.detail() {
+            Some(detail) => format!("{}: {detail}", err.kind()),
+            None => err.kind().to_string(),
+        };
+        // Errors raised inside an included template name that template, not the caller.
+        let file = err.name().unwrap_or(file).to_string();
+        Error::new(ErrorKind::Template, detail).in_file(file, err.line())
+    }
+
+    /// A validation error for values that could not even be read as JSON (e.g. from a JS host).
+    pub fn unreadable_values(reason: impl std::fmt::Display) -> Self {
+        Error::validation(vec![Problem {
+            field: "values".into(),
+            code: "not_an_object".into(),
+            message: format!("values: must be an object of parameter values ({reason})"),
+        }])
+    }
+
+    /// The broad category of the error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The error without its location, e.g. `2 problems` or `syntax error: unexpected end of input`.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The template-set file the error is about, when there is one.
+    pub fn file(&self) -> Option<&str> {
+        self.file.as_deref()
+    }
+
+    /// The 1-based line in [`Error::file`], when known.
+    pub fn line(&self) -> Option<usize> {
+        self.line
+    }
+
+    /// Every problem found in the values (only for [`ErrorKind::Validation`]).
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for Error {
+    /// `kind: detail (in file:line)`, then one line per problem.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.detail)?;
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, " (in {file}:{line})")?,
+            (Some(file), None) => write!(f, " (in {file})")?,
+            _ => {}
+        }
+        for problem in &self.problems {
+            write!(f, "\n  - {}", problem.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A string in double quotes with control characters escaped, so every message stays one line.
+pub(crate) fn quote(text: &str) -> String {
+    crate::filters::json_str(text)
+}

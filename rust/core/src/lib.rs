@@ -1,0 +1,26 @@
+//! The svcgen core: validates values against a template set's manifest and renders the set
+//! into a tree of files, in memory. Plain Rust with no I/O, so it runs natively and in WebAssembly.
+//!
+//! ```no_run
+//! # fn files() -> Vec<svcgen::SourceFile> { vec![] }
+//! let set = svcgen::TemplateSet::load(files())?;
+//! let output = set.render(&serde_json::json!({ "serviceName": "user-service" }))?;
+//! for (file, bytes) in output.contents() {
+//!     println!("{} ({} bytes)", file.path, bytes.len());
+//! }
+//! # Ok::<(), svcgen::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod filters;
+mod manifest;
+mod paths;
+mod template_set;
+mod tree;
+mod validate;
+
+pub use error::{Error, ErrorKind, Problem};
+pub use manifest::MANIFEST_FILE;
+pub use template_set::{Output, OutputFile, Plan, PlannedFile, SourceFile, TemplateInfo, TemplateSet, Validated};
+pub use tree::format_tree;

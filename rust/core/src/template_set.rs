@@ -1,0 +1,414 @@
+//! A loaded template set: compiled once, then validated, planned and rendered many times.
+
+use std::collections::{BTreeMap, HashMap};
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Serde;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+
+use crate::error::{Error, ErrorKind};
+use crate::manifest::{Manifest, MANIFEST_FILE};
+use crate::{filters, paths, validate};
+
+/// Bounds the work one file's template may do, so a runaway loop ends in an error, not a hang.
+const FUEL_PER_FILE: u64 = 20_000_000;
+
+/// One file of a template set as the host read it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+pub struct SourceFile {
+    /// Path relative to the template set's root, with `/` separators.
+    pub path: String,
+    /// The file's bytes.
+    #[serde(with = "serde_bytes")]
+    #[cfg_attr(feature = "tsify", tsify(type = "Uint8Array"))]
+    pub contents: Vec<u8>,
+    /// Whether the file has an executable bit; generated files keep it.
+    #[serde(default)]
+    pub executable: bool,
+}
+
+/// The template set's identity, also available to templates as `template`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+pub struct TemplateInfo {
+    /// The manifest's `name`.
+    pub name: String,
+    /// The manifest's `version`.
+    pub version: String,
+}
+
+/// Values after validation, and the values derived from them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+pub struct Validated {
+    /// Every parameter, in manifest order: given, defaulted, or null when optional and absent.
+    #[cfg_attr(feature = "tsify", tsify(type = "Record<string, unknown>"))]
+    pub values: Map<String, Json>,
+    /// The manifest's derived values, e.g. the service name in snake_case.
+    #[cfg_attr(feature = "tsify", tsify(type = "Record<string, unknown>"))]
+    pub derived: Map<String, Json>,
+}
+
+/// A file that will be generated, before its contents are rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+pub struct PlannedFile {
+    /// Output path, relative to the target folder.
+    pub path: String,
+    /// The template-set file it comes from.
+    pub source: String,
+    /// Whether the contents are rendered (template suffix) or copied byte for byte.
+    pub rendered: bool,
+    /// Whether the file is executable.
+    pub executable: bool,
+}
+
+/// Which files these values generate, sorted by path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+pub struct Plan {
+    /// The validated and derived values the plan was made with.
+    pub validated: Validated,
+    /// The files, sorted by path.
+    pub files: Vec<PlannedFile>,
+}
+
+/// A generated file's place in [`Output::data`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+pub struct OutputFile {
+    /// Output path, relative to the target folder.
+    pub path: String,
+    /// Whether the file is executable.
+    pub executable: bool,
+    /// Length in bytes; files lie back to back in [`Output::data`], in this order.
+    pub size: usize,
+}
+
+/// Everything a render produced: file list plus one buffer holding every file's bytes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+pub struct Output {
+    /// The template set that produced the output.
+    pub template: TemplateInfo,
+    /// The validated and derived values the files were rendered with.
+    pub validated: Validated,
+    /// The files, sorted by path.
+    pub files: Vec<OutputFile>,
+    /// The contents of all files, concatenated in the order of `files`.
+    #[serde(with = "serde_bytes")]
+    #[cfg_attr(feature = "tsify", tsify(type = "Uint8Array"))]
+    pub data: Vec<u8>,
+}
+
+impl Output {
+    /// Each file with its contents.
+    pub fn contents(&self) -> impl Iterator<Item = (&OutputFile, &[u8])> {
+        let mut offset = 0;
+        self.files.iter().map(move |file| {
+            let bytes = &self.data[offset..offset + file.size];
+            offset += file.size;
+            (file, bytes)
+        })
+    }
+}
+
+/// A file of the template set that lands in the output under some conditions.
+struct Entry {
+    source: String,
+    /// Output path, or the name of the template that renders it when it contains `{{`/`{%`.
+    path: PathSpec,
+    /// Indices into the manifest's conditions that cover this file.
+    conditions: Vec<usize>,
+    /// `None` for templates (compiled in the environment under `source`), else the bytes to copy.
+    verbatim: Option<Vec<u8>>,
+    executable: bool,
+}
+
+enum PathSpec {
+    Fixed(String),
+    Templated(String),
+}
+
+/// A compiled template set.
+pub struct TemplateSet {
+    manifest: Manifest,
+    env: Environment<'static>,
+    entries: Vec<Entry>,
+}
+
+impl std::fmt::Debug for TemplateSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemplateSet")
+            .field("name", &self.manifest.name)
+            .field("version", &self.manifest.version)
+            .field("files", &self.entries.len())
+            .finish()
+    }
+}
+
+impl TemplateSet {
+    /// Parses the manifest and compiles every template and templated path of the set.
+    pub fn load(files: Vec<SourceFile>) -> Result<TemplateSet, Error> {
+        let manifest_file = files
+            .iter()
+            .find(|f| f.path == MANIFEST_FILE)
+            .ok_or_else(|| Error::new(ErrorKind::Manifest, format!("the template set has no {MANIFEST_FILE}")))?;
+        let manifest = Manifest::parse(utf8(manifest_file)?)?;
+        let mut env = new_environment();
+
+        let suffix = manifest.template_suffix.clone();
+        // Every template is compiled, wherever it lives, so templates can include shared partials.
+        let mut sources = BTreeMap::new();
+        for file in files {
+            paths::check(&file.path, &file.path)
+                .map_err(|e| Error::new(ErrorKind::Manifest, format!("source file {}", e.detail())))?;
+            if file.path.ends_with(&suffix) {
+                let text = utf8(&file)?.to_string();
+                env.add_template_owned(file.path.clone(), text).map_err(|e| Error::template(&file.path, &e))?;
+            }
+            sources.insert(file.path.clone(), file);
+        }
+
+        let mut entries = Vec::new();
+        for source in &manifest.sources {
+            let prefix = format!("{}/", source.dir.trim_end_matches('/'));
+            let before = entries.len();
+            for (path, file) in sources.range(prefix.clone()..).take_while(|(p, _)| p.starts_with(&prefix)) {
+                let relative = &path[prefix.len()..];
+                let rendered = relative.ends_with(&suffix);
+                let relative = relative.strip_suffix(&suffix).unwrap_or(relative);
+                let target = match source.into.as_deref().map(|i| i.trim_end_matches('/')) {
+                    Some(into) if !into.is_empty() => format!("{into}/{relative}"),
+                    _ => relative.to_string(),
+                };
+                let path_spec = if target.contains("{{") || target.contains("{%") {
+                    let name = format!("{path} (output path)");
+                    env.add_template_owned(name.clone(), target).map_err(|e| Error::template(path, &e))?;
+                    PathSpec::Templated(name)
+                } else {
+                    paths::check(&target, path)?;
+                    PathSpec::Fixed(target)
+                };
+                let conditions = covering_conditions(&manifest, path);
+                entries.push(Entry {
+                    source: path.clone(),
+                    path: path_spec,
+                    conditions,
+                    verbatim: (!rendered).then(|| file.contents.clone()),
+                    executable: file.executable,
+                });
+            }
+            if entries.len() == before {
+                return Err(manifest_error(format!("source folder {:?} has no files", source.dir)));
+            }
+        }
+        for key in manifest.conditions.keys() {
+            if !entries.iter().any(|e| covers(key, &e.source)) {
+                return Err(manifest_error(format!("condition {key:?} matches no file of any source folder")));
+            }
+        }
+        // Expressions cannot be stored next to the environment they borrow; compile each once here
+        // so that a syntax error is a load error, and again (cheaply) at each use.
+        let expressions = manifest.rules.iter().map(|r| (format!("rule {}", r.code), &r.require));
+        let expressions = expressions
+            .chain(manifest.derived.iter().map(|(k, v)| (format!("derived value {k}"), v)))
+            .chain(manifest.conditions.iter().map(|(k, v)| (format!("condition {k}"), v)));
+        for (what, expr) in expressions {
+            env.compile_expression(expr).map_err(|e| Error::template(&what, &e).in_file(MANIFEST_FILE, None))?;
+        }
+        Ok(TemplateSet { manifest, env, entries })
+    }
+
+    /// The set's name and version.
+    pub fn info(&self) -> TemplateInfo {
+        TemplateInfo {
+            name: self.manifest.name.clone(),
+            version: self.manifest.version.clone(),
+        }
+    }
+
+    /// Checks values, applies defaults and computes the derived values.
+    pub fn validate(&self, values: &Json) -> Result<Validated, Error> {
+        let values = validate::validate(&self.manifest, &self.env, values)?;
+        let mut scope = values.clone();
+        let mut derived = Map::new();
+        for (name, expr) in &self.manifest.derived {
+            let what = format!("derived value {name}");
+            let value = self
+                .env
+                .compile_expression(expr)
+                .and_then(|e| e.eval(Value::from(Serde(&scope))))
+                .map_err(|e| Error::template(&what, &e).in_file(MANIFEST_FILE, None))?;
+            let value = serde_json::to_value(&value).map_err(|e| manifest_error(format!("{what}: {e}")))?;
+            scope.insert(name.clone(), value.clone());
+            derived.insert(name.clone(), value);
+        }
+        Ok(Validated { values, derived })
+    }
+
+    /// Which files these values generate, without rendering their contents.
+    pub fn plan(&self, values: &Json) -> Result<Plan, Error> {
+        let Prepared { validated, files, .. } = self.prepare(values)?;
+        let files = files
+            .into_iter()
+            .map(|(path, entry)| PlannedFile {
+                path,
+                source: entry.source.clone(),
+                rendered: entry.verbatim.is_none(),
+                executable: entry.executable,
+            })
+            .collect();
+        Ok(Plan { validated, files })
+    }
+
+    /// Generates every file for these values, in memory.
+    pub fn render(&self, values: &Json) -> Result<Output, Error> {
+        let Prepared { validated, context, files: planned } = self.prepare(values)?;
+        let mut data = Vec::new();
+        let mut files = Vec::with_capacity(planned.len());
+        for (path, entry) in planned {
+            let start = data.len();
+            match &entry.verbatim {
+                Some(bytes) => data.extend_from_slice(bytes),
+                None => {
+                    let template = self.env.get_template(&entry.source).map_err(|e| Error::template(&entry.source, &e))?;
+                    template.render_captured_to(&context, &mut data).map_err(|e| Error::template(&entry.source, &e))?;
+                }
+            }
+            files.push(OutputFile { path, executable: entry.executable, size: data.len() - start });
+        }
+        Ok(Output { template: self.info(), validated, files, data })
+    }
+
+    /// Validates, then decides which entries are generated and where, refusing unsafe or clashing paths.
+    fn prepare(&self, values: &Json) -> Result<Prepared<'_>, Error> {
+        let validated = self.validate(values)?;
+        let mut scope = validated.values.clone();
+        scope.extend(validated.derived.clone());
+        scope.insert("template".into(), serde_json::to_value(self.info()).unwrap_or_default());
+        let context = Value::from(Serde(&scope));
+
+        let mut holds = Vec::with_capacity(self.manifest.conditions.len());
+        for (key, expr) in &self.manifest.conditions {
+            let value = self
+                .env
+                .compile_expression(expr)
+                .and_then(|e| e.eval(&context))
+                .map_err(|e| Error::template(&format!("condition {key}"), &e).in_file(MANIFEST_FILE, None))?;
+            holds.push(value.is_true());
+        }
+
+        let mut files: Vec<(String, &Entry)> = Vec::new();
+        for entry in &self.entries {
+            if !entry.conditions.iter().all(|&i| holds[i]) {
+                continue;
+            }
+            let path = match &entry.path {
+                PathSpec::Fixed(path) => path.clone(),
+                PathSpec::Templated(name) => {
+                    let path = self
+                        .env
+                        .get_template(name)
+                        .and_then(|t| t.render(&context))
+                        .map_err(|e| Error::template(&entry.source, &e))?;
+                    paths::check(&path, &entry.source)?;
+                    path
+                }
+            };
+            files.push((path, entry));
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        check_unique(&files)?;
+        Ok(Prepared { validated, context, files })
+    }
+}
+
+/// Validated values, the template context built from them, and the files to generate, by path.
+struct Prepared<'a> {
+    validated: Validated,
+    context: Value,
+    files: Vec<(String, &'a Entry)>,
+}
+
+/// Refuses two files on one path, and a path that is both a file and a folder.
+fn check_unique(files: &[(String, &Entry)]) -> Result<(), Error> {
+    let by_path: HashMap<&str, &str> = files.iter().map(|(p, e)| (p.as_str(), e.source.as_str())).collect();
+    for pair in files.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            return Err(Error::new(
+                ErrorKind::Path,
+                format!(
+                    "{} is written by both {:?} and {:?}",
+                    crate::error::quote(&pair[0].0),
+                    pair[0].1.source,
+                    pair[1].1.source
+                ),
+            ));
+        }
+    }
+    for (path, entry) in files {
+        let mut folder = path.as_str();
+        while let Some(i) = folder.rfind('/') {
+            folder = &folder[..i];
+            if let Some(other) = by_path.get(folder) {
+                return Err(Error::new(
+                    ErrorKind::Path,
+                    format!(
+                        "{} is a file (from {other:?}) and a folder (of {:?} from {:?})",
+                        crate::error::quote(folder),
+                        path,
+                        entry.source
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn new_environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    // Generated code is not HTML: never escape, whatever the file extension.
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL_PER_FILE));
+    let syntax = SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build();
+    if let Ok(syntax) = syntax {
+        env.set_syntax(syntax);
+    }
+    filters::register(&mut env);
+    env
+}
+
+fn covers(key: &str, source: &str) -> bool {
+    let key = key.trim_end_matches('/');
+    source == key || source.strip_prefix(key).is_some_and(|rest| rest.starts_with('/'))
+}
+
+fn covering_conditions(manifest: &Manifest, source: &str) -> Vec<usize> {
+    (manifest.conditions.keys().enumerate())
+        .filter(|(_, key)| covers(key, source))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn utf8(file: &SourceFile) -> Result<&str, Error> {
+    std::str::from_utf8(&file.contents).map_err(|e| {
+        Error::new(ErrorKind::Manifest, format!("template is not valid UTF-8 (byte {})", e.valid_up_to()))
+            .in_file(file.path.clone(), None)
+    })
+}
+
+fn manifest_error(detail: String) -> Error {
+    Error::new(ErrorKind::Manifest, detail).in_file(MANIFEST_FILE, None)
+}

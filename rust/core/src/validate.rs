@@ -1,0 +1,182 @@
+//! Checks values against a manifest's parameters and rules, collecting every problem.
+
+use std::collections::HashSet;
+
+use minijinja::value::Serde;
+use minijinja::{Environment, Value};
+use serde_json::{Map, Value as Json};
+
+use crate::error::{quote, Error, Problem};
+use crate::manifest::{Manifest, ParamType, Parameter};
+
+/// Values after validation: every parameter present (defaults applied, absent optional ones null),
+/// in manifest order.
+pub(crate) type Values = Map<String, Json>;
+
+pub(crate) fn validate(manifest: &Manifest, env: &Environment<'_>, input: &Json) -> Result<Values, Error> {
+    let Some(input) = input.as_object() else {
+        return Err(Error::validation(vec![problem(
+            "values",
+            "not_an_object",
+            format!("values: must be an object of parameter values, got {}", json_kind(input)),
+        )]));
+    };
+
+    let mut problems = Vec::new();
+    let mut values = Map::new();
+    for (name, param) in &manifest.parameters {
+        // Null is how forms and API callers say "not given".
+        let given = input.get(name).filter(|v| !v.is_null());
+        let value = match (given, &param.default) {
+            (Some(v), _) => match check_value(name, param, v) {
+                Ok(()) => v.clone(),
+                Err(p) => {
+                    problems.push(p);
+                    continue;
+                }
+            },
+            (None, Some(default)) => default.clone(),
+            (None, None) if param.required => {
+                problems.push(problem(name, "required", format!("{name}: is required")));
+                continue;
+            }
+            (None, None) => Json::Null,
+        };
+        values.insert(name.clone(), value);
+    }
+
+    for name in input.keys().filter(|k| !manifest.parameters.contains_key(*k)) {
+        let hint = closest(name, manifest.parameters.keys())
+            .map(|known| format!(" (did you mean \"{known}\"?)"))
+            .unwrap_or_default();
+        problems.push(problem(name, "unknown_field", format!("{name}: is not a parameter of this template{hint}")));
+    }
+
+    // A rule is only meaningful when every value it reads is valid.
+    let invalid: HashSet<String> = problems.iter().map(|p| p.field.clone()).collect();
+    let context = Value::from(Serde(&values));
+    for rule in &manifest.rules {
+        let expr = env
+            .compile_expression_owned(rule.require.as_str())
+            .map_err(|e| Error::template(&format!("rule {}", rule.code), &e))?;
+        if invalid.contains(&rule.field)
+            || expr.undeclared_variables(false).iter().any(|v| invalid.contains(v))
+        {
+            continue;
+        }
+        let holds = expr
+            .eval(&context)
+            .map_err(|e| Error::template(&format!("rule {}", rule.code), &e))?
+            .is_true();
+        if !holds {
+            problems.push(problem(&rule.field, &rule.code, format!("{}: {}", rule.field, rule.message)));
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(values)
+    } else {
+        Err(Error::validation(problems))
+    }
+}
+
+/// The first failing check of one given value: type, then enum, length, range and pattern.
+fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Problem> {
+    if !param.kind.accepts(value) {
+        return Err(problem(
+            name,
+            "wrong_type",
+            format!("{name}: expected {}, got {}", param.kind.article_name(), describe(value)),
+        ));
+    }
+    if let Some(allowed) = &param.allowed {
+        if !allowed.contains(value) {
+            let offered: Vec<String> = allowed.iter().map(display_json).collect();
+            return Err(problem(
+                name,
+                "not_in_enum",
+                format!("{name}: {} is not one of the offered values: {}", display_json(value), offered.join(", ")),
+            ));
+        }
+    }
+    if let Some(n) = value.as_f64().filter(|_| param.kind != ParamType::String) {
+        if let Some(min) = param.minimum.filter(|min| n < *min) {
+            return Err(problem(name, "below_minimum", format!("{name}: {value} is less than the minimum of {min}")));
+        }
+        if let Some(max) = param.maximum.filter(|max| n > *max) {
+            return Err(problem(name, "above_maximum", format!("{name}: {value} is more than the maximum of {max}")));
+        }
+    }
+    let Some(text) = value.as_str() else { return Ok(()) };
+    let length = text.chars().count();
+    if let Some(min) = param.min_length.filter(|min| length < *min) {
+        let message = if length == 0 {
+            format!("{name}: must not be empty")
+        } else {
+            format!("{name}: {} has {length} characters, fewer than the minimum of {min}", quote(text))
+        };
+        return Err(problem(name, "too_short", message));
+    }
+    if let Some(max) = param.max_length.filter(|max| length > *max) {
+        return Err(problem(
+            name,
+            "too_long",
+            format!("{name}: {} has {length} characters, more than the maximum of {max}", quote(text)),
+        ));
+    }
+    if let Some(pattern) = param.pattern.as_ref().filter(|p| !p.is_match(text)) {
+        let rule = match &param.pattern_message {
+            Some(message) => message.clone(),
+            None => format!("must match the pattern {}", pattern.as_str()),
+        };
+        // Look-alike letters from other scripts are invisible in the quoted value; name them.
+        let hint = text
+            .chars()
+            .find(|c| !c.is_ascii())
+            .map(|c| format!(" (it contains U+{:04X} {c:?}, which is not ASCII)", c as u32))
+            .unwrap_or_default();
+        return Err(problem(name, "pattern_mismatch", format!("{name}: {} {rule}{hint}", quote(text))));
+    }
+    Ok(())
+}
+
+fn problem(field: &str, code: &str, message: String) -> Problem {
+    Problem { field: field.to_string(), code: code.to_string(), message }
+}
+
+fn display_json(value: &Json) -> String {
+    match value {
+        Json::String(s) => quote(s),
+        other => other.to_string(),
+    }
+}
+
+fn describe(value: &Json) -> String {
+    match value {
+        Json::String(s) => format!("the string {}", quote(s)),
+        Json::Number(n) => format!("the number {n}"),
+        Json::Bool(b) => format!("the boolean {b}"),
+        other => json_kind(other).to_string(),
+    }
+}
+
+fn json_kind(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// The known name closest to a misspelt one, if it is close enough to be a likely typo.
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    let lower = name.to_lowercase();
+    known
+        .map(|k| (strsim::levenshtein(&lower, &k.to_lowercase()), k))
+        .filter(|(distance, k)| *distance <= (k.len() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
