@@ -83,13 +83,21 @@ impl Error {
 
     /// Wraps a minijinja error raised while compiling or rendering `file`.
     pub(crate) fn template(file: &str, err: &minijinja::Error) -> Self {
-        let detail = match err.detail() {
-            Some(detail) => format!("{}: {detail}", err.kind()),
-            None => err.kind().to_string(),
+        // An error inside an included template is reported where it happened, naming the includer.
+        let mut inner = err;
+        while let Some(next) = std::error::Error::source(inner).and_then(|s| s.downcast_ref::<minijinja::Error>()) {
+            inner = next;
+        }
+        let mut detail = match inner.detail() {
+            Some(detail) => format!("{}: {detail}", inner.kind()),
+            None => inner.kind().to_string(),
         };
-        // Errors raised inside an included template name that template, not the caller.
-        let file = err.name().unwrap_or(file).to_string();
-        Error::new(ErrorKind::Template, detail).in_file(file, err.line())
+        let outer = err.name().unwrap_or(file);
+        let file = inner.name().unwrap_or(outer);
+        if file != outer {
+            detail.push_str(&format!(", included from {outer}:{}", err.line().unwrap_or(0)));
+        }
+        Error::new(ErrorKind::Template, detail).in_file(file, inner.line())
     }
 
     /// A validation error for values that could not even be read as JSON (e.g. from a JS host).
@@ -99,6 +107,15 @@ impl Error {
             code: "not_an_object".into(),
             message: format!("values: must be an object of parameter values ({reason})"),
         }])
+    }
+
+    /// Wraps a minijinja error raised by a manifest expression (`what` names it, e.g. `rule x`).
+    pub(crate) fn expression(what: &str, err: &minijinja::Error) -> Self {
+        let detail = match err.detail() {
+            Some(detail) => format!("{what}: {}: {detail}", err.kind()),
+            None => format!("{what}: {}", err.kind()),
+        };
+        Error::new(ErrorKind::Template, detail).in_file(crate::manifest::MANIFEST_FILE, None)
     }
 
     /// The broad category of the error.

@@ -1,7 +1,9 @@
 //! Filters every template set can use: case conversion and quoting for target languages.
 
 use heck::{ToKebabCase, ToLowerCamelCase, ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
-use minijinja::Environment;
+use std::collections::BTreeMap;
+
+use minijinja::{Environment, ErrorKind, Value};
 
 pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("snake_case", |s: &str| s.to_snake_case());
@@ -14,6 +16,19 @@ pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("yaml_str", yaml_str);
     env.add_filter("hcl_str", hcl_str);
     env.add_filter("sh_quote", sh_quote);
+    env.add_filter("parse_repo_url", parse_repo_url);
+}
+
+/// Splits a repository location as Backstage's RepoUrlPicker writes it (`github.com?owner=o&repo=r`)
+/// into `host`, `owner`, `repo` and any other query parameter.
+pub fn parse_repo_url(url: &str) -> Result<Value, minijinja::Error> {
+    let (host, query) = url.split_once('?').ok_or_else(|| {
+        minijinja::Error::new(ErrorKind::InvalidOperation, "repository location has no ?owner=…&repo=… part")
+    })?;
+    let mut parts = BTreeMap::from([("host", host), ("owner", ""), ("repo", "")]);
+    parts.extend(query.split('&').filter_map(|pair| pair.split_once('=')));
+    let parts: BTreeMap<String, String> = parts.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Ok(Value::from(parts))
 }
 
 /// A DNS label (RFC 1123): lowercase letters, digits and hyphens, at most 63, no hyphen at the ends.

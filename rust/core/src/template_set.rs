@@ -220,7 +220,7 @@ impl TemplateSet {
             .chain(manifest.derived.iter().map(|(k, v)| (format!("derived value {k}"), v)))
             .chain(manifest.conditions.iter().map(|(k, v)| (format!("condition {k}"), v)));
         for (what, expr) in expressions {
-            env.compile_expression(expr).map_err(|e| Error::template(&what, &e).in_file(MANIFEST_FILE, None))?;
+            env.compile_expression(expr).map_err(|e| Error::expression(&what, &e))?;
         }
         Ok(TemplateSet { manifest, env, entries })
     }
@@ -244,7 +244,7 @@ impl TemplateSet {
                 .env
                 .compile_expression(expr)
                 .and_then(|e| e.eval(Value::from(Serde(&scope))))
-                .map_err(|e| Error::template(&what, &e).in_file(MANIFEST_FILE, None))?;
+                .map_err(|e| Error::expression(&what, &e))?;
             let value = serde_json::to_value(&value).map_err(|e| manifest_error(format!("{what}: {e}")))?;
             scope.insert(name.clone(), value.clone());
             derived.insert(name.clone(), value);
@@ -300,7 +300,7 @@ impl TemplateSet {
                 .env
                 .compile_expression(expr)
                 .and_then(|e| e.eval(&context))
-                .map_err(|e| Error::template(&format!("condition {key}"), &e).in_file(MANIFEST_FILE, None))?;
+                .map_err(|e| Error::expression(&format!("condition {key}"), &e))?;
             holds.push(value.is_true());
         }
 

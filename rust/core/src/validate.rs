@@ -58,7 +58,7 @@ pub(crate) fn validate(manifest: &Manifest, env: &Environment<'_>, input: &Json)
     for rule in &manifest.rules {
         let expr = env
             .compile_expression_owned(rule.require.as_str())
-            .map_err(|e| Error::template(&format!("rule {}", rule.code), &e))?;
+            .map_err(|e| Error::expression(&format!("rule {}", rule.code), &e))?;
         if invalid.contains(&rule.field)
             || expr.undeclared_variables(false).iter().any(|v| invalid.contains(v))
         {
