@@ -23,7 +23,10 @@ pub(crate) fn register(env: &mut Environment<'_>) {
 /// into `host`, `owner`, `repo` and any other query parameter.
 pub fn parse_repo_url(url: &str) -> Result<Value, minijinja::Error> {
     let (host, query) = url.split_once('?').ok_or_else(|| {
-        minijinja::Error::new(ErrorKind::InvalidOperation, "repository location has no ?owner=…&repo=… part")
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            "repository location has no ?owner=…&repo=… part",
+        )
     })?;
     let mut parts = BTreeMap::from([("host", host), ("owner", ""), ("repo", "")]);
     parts.extend(query.split('&').filter_map(|pair| pair.split_once('=')));
@@ -35,7 +38,11 @@ pub fn parse_repo_url(url: &str) -> Result<Value, minijinja::Error> {
 pub fn dns_label(s: &str) -> String {
     let mut label = String::with_capacity(s.len());
     for c in s.to_kebab_case().chars() {
-        let c = if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' };
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
         if !(c == '-' && (label.is_empty() || label.ends_with('-'))) {
             label.push(c);
         }
@@ -56,9 +63,7 @@ pub fn json_str(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             // Control characters, and the line separators JavaScript and YAML treat as line breaks.
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }

@@ -187,7 +187,10 @@ impl Manifest {
         }
         for rule in &self.rules {
             if !self.parameters.contains_key(&rule.field) {
-                return fail(format!("rule {:?} reports against unknown parameter {:?}", rule.code, rule.field));
+                return fail(format!(
+                    "rule {:?} reports against unknown parameter {:?}",
+                    rule.code, rule.field
+                ));
             }
         }
         for name in self.derived.keys() {

@@ -7,8 +7,8 @@ const FORBIDDEN: &[char] = &['<', '>', ':', '"', '|', '?', '*', '\\'];
 
 /// Names Windows reserves in every folder, with or without an extension.
 const RESERVED: &[&str] = &[
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1",
-    "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2",
+    "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
 /// Checks that `path` is relative, normalised (`a/b`, no `.`, `..` or empty segments) and portable.

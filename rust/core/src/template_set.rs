@@ -170,7 +170,8 @@ impl TemplateSet {
                 .map_err(|e| Error::new(ErrorKind::Manifest, format!("source file {}", e.detail())))?;
             if file.path.ends_with(&suffix) {
                 let text = utf8(&file)?.to_string();
-                env.add_template_owned(file.path.clone(), text).map_err(|e| Error::template(&file.path, &e))?;
+                env.add_template_owned(file.path.clone(), text)
+                    .map_err(|e| Error::template(&file.path, &e))?;
             }
             sources.insert(file.path.clone(), file);
         }
@@ -179,7 +180,10 @@ impl TemplateSet {
         for source in &manifest.sources {
             let prefix = format!("{}/", source.dir.trim_end_matches('/'));
             let before = entries.len();
-            for (path, file) in sources.range(prefix.clone()..).take_while(|(p, _)| p.starts_with(&prefix)) {
+            for (path, file) in sources
+                .range(prefix.clone()..)
+                .take_while(|(p, _)| p.starts_with(&prefix))
+            {
                 let relative = &path[prefix.len()..];
                 let rendered = relative.ends_with(&suffix);
                 let relative = relative.strip_suffix(&suffix).unwrap_or(relative);
@@ -189,7 +193,8 @@ impl TemplateSet {
                 };
                 let path_spec = if target.contains("{{") || target.contains("{%") {
                     let name = format!("{path} (output path)");
-                    env.add_template_owned(name.clone(), target).map_err(|e| Error::template(path, &e))?;
+                    env.add_template_owned(name.clone(), target)
+                        .map_err(|e| Error::template(path, &e))?;
                     PathSpec::Templated(name)
                 } else {
                     paths::check(&target, path)?;
@@ -210,7 +215,9 @@ impl TemplateSet {
         }
         for key in manifest.conditions.keys() {
             if !entries.iter().any(|e| covers(key, &e.source)) {
-                return Err(manifest_error(format!("condition {key:?} matches no file of any source folder")));
+                return Err(manifest_error(format!(
+                    "condition {key:?} matches no file of any source folder"
+                )));
             }
         }
         // Expressions cannot be stored next to the environment they borrow; compile each once here
@@ -269,7 +276,11 @@ impl TemplateSet {
 
     /// Generates every file for these values, in memory.
     pub fn render(&self, values: &Json) -> Result<Output, Error> {
-        let Prepared { validated, context, files: planned } = self.prepare(values)?;
+        let Prepared {
+            validated,
+            context,
+            files: planned,
+        } = self.prepare(values)?;
         let mut data = Vec::new();
         let mut files = Vec::with_capacity(planned.len());
         for (path, entry) in planned {
@@ -277,13 +288,27 @@ impl TemplateSet {
             match &entry.verbatim {
                 Some(bytes) => data.extend_from_slice(bytes),
                 None => {
-                    let template = self.env.get_template(&entry.source).map_err(|e| Error::template(&entry.source, &e))?;
-                    template.render_captured_to(&context, &mut data).map_err(|e| Error::template(&entry.source, &e))?;
+                    let template = self
+                        .env
+                        .get_template(&entry.source)
+                        .map_err(|e| Error::template(&entry.source, &e))?;
+                    template
+                        .render_captured_to(&context, &mut data)
+                        .map_err(|e| Error::template(&entry.source, &e))?;
                 }
             }
-            files.push(OutputFile { path, executable: entry.executable, size: data.len() - start });
+            files.push(OutputFile {
+                path,
+                executable: entry.executable,
+                size: data.len() - start,
+            });
         }
-        Ok(Output { template: self.info(), validated, files, data })
+        Ok(Output {
+            template: self.info(),
+            validated,
+            files,
+            data,
+        })
     }
 
     /// Validates, then decides which entries are generated and where, refusing unsafe or clashing paths.
@@ -325,7 +350,11 @@ impl TemplateSet {
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
         check_unique(&files)?;
-        Ok(Prepared { validated, context, files })
+        Ok(Prepared {
+            validated,
+            context,
+            files,
+        })
     }
 }
 
@@ -404,8 +433,11 @@ fn covering_conditions(manifest: &Manifest, source: &str) -> Vec<usize> {
 
 fn utf8(file: &SourceFile) -> Result<&str, Error> {
     std::str::from_utf8(&file.contents).map_err(|e| {
-        Error::new(ErrorKind::Manifest, format!("template is not valid UTF-8 (byte {})", e.valid_up_to()))
-            .in_file(file.path.clone(), None)
+        Error::new(
+            ErrorKind::Manifest,
+            format!("template is not valid UTF-8 (byte {})", e.valid_up_to()),
+        )
+        .in_file(file.path.clone(), None)
     })
 }
 

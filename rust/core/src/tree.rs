@@ -38,7 +38,11 @@ fn write_folder(out: &mut String, folder: &Folder<'_>, indent: &str) {
     let mut index = 0;
     for (name, child) in &folder.folders {
         index += 1;
-        let (branch, next) = if index == count { ("└── ", "    ") } else { ("├── ", "│   ") };
+        let (branch, next) = if index == count {
+            ("└── ", "    ")
+        } else {
+            ("├── ", "│   ")
+        };
         let _ = writeln!(out, "{indent}{branch}{name}/");
         write_folder(out, child, &format!("{indent}{next}"));
     }

@@ -18,7 +18,10 @@ pub(crate) fn validate(manifest: &Manifest, env: &Environment<'_>, input: &Json)
         return Err(Error::validation(vec![problem(
             "values",
             "not_an_object",
-            format!("values: must be an object of parameter values, got {}", json_kind(input)),
+            format!(
+                "values: must be an object of parameter values, got {}",
+                json_kind(input)
+            ),
         )]));
     };
 
@@ -49,7 +52,11 @@ pub(crate) fn validate(manifest: &Manifest, env: &Environment<'_>, input: &Json)
         let hint = closest(name, manifest.parameters.keys())
             .map(|known| format!(" (did you mean \"{known}\"?)"))
             .unwrap_or_default();
-        problems.push(problem(name, "unknown_field", format!("{name}: is not a parameter of this template{hint}")));
+        problems.push(problem(
+            name,
+            "unknown_field",
+            format!("{name}: is not a parameter of this template{hint}"),
+        ));
     }
 
     // A rule is only meaningful when every value it reads is valid.
@@ -59,9 +66,7 @@ pub(crate) fn validate(manifest: &Manifest, env: &Environment<'_>, input: &Json)
         let expr = env
             .compile_expression_owned(rule.require.as_str())
             .map_err(|e| Error::expression(&format!("rule {}", rule.code), &e))?;
-        if invalid.contains(&rule.field)
-            || expr.undeclared_variables(false).iter().any(|v| invalid.contains(v))
-        {
+        if invalid.contains(&rule.field) || expr.undeclared_variables(false).iter().any(|v| invalid.contains(v)) {
             continue;
         }
         let holds = expr
@@ -69,7 +74,11 @@ pub(crate) fn validate(manifest: &Manifest, env: &Environment<'_>, input: &Json)
             .map_err(|e| Error::template(&format!("rule {}", rule.code), &e))?
             .is_true();
         if !holds {
-            problems.push(problem(&rule.field, &rule.code, format!("{}: {}", rule.field, rule.message)));
+            problems.push(problem(
+                &rule.field,
+                &rule.code,
+                format!("{}: {}", rule.field, rule.message),
+            ));
         }
     }
 
@@ -86,7 +95,11 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
         return Err(problem(
             name,
             "wrong_type",
-            format!("{name}: expected {}, got {}", param.kind.article_name(), describe(value)),
+            format!(
+                "{name}: expected {}, got {}",
+                param.kind.article_name(),
+                describe(value)
+            ),
         ));
     }
     if let Some(allowed) = &param.allowed {
@@ -95,16 +108,28 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
             return Err(problem(
                 name,
                 "not_in_enum",
-                format!("{name}: {} is not one of the offered values: {}", display_json(value), offered.join(", ")),
+                format!(
+                    "{name}: {} is not one of the offered values: {}",
+                    display_json(value),
+                    offered.join(", ")
+                ),
             ));
         }
     }
     if let Some(n) = value.as_f64().filter(|_| param.kind != ParamType::String) {
         if let Some(min) = param.minimum.filter(|min| n < *min) {
-            return Err(problem(name, "below_minimum", format!("{name}: {value} is less than the minimum of {min}")));
+            return Err(problem(
+                name,
+                "below_minimum",
+                format!("{name}: {value} is less than the minimum of {min}"),
+            ));
         }
         if let Some(max) = param.maximum.filter(|max| n > *max) {
-            return Err(problem(name, "above_maximum", format!("{name}: {value} is more than the maximum of {max}")));
+            return Err(problem(
+                name,
+                "above_maximum",
+                format!("{name}: {value} is more than the maximum of {max}"),
+            ));
         }
     }
     let Some(text) = value.as_str() else { return Ok(()) };
@@ -113,7 +138,10 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
         let message = if length == 0 {
             format!("{name}: must not be empty")
         } else {
-            format!("{name}: {} has {length} characters, fewer than the minimum of {min}", quote(text))
+            format!(
+                "{name}: {} has {length} characters, fewer than the minimum of {min}",
+                quote(text)
+            )
         };
         return Err(problem(name, "too_short", message));
     }
@@ -121,7 +149,10 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
         return Err(problem(
             name,
             "too_long",
-            format!("{name}: {} has {length} characters, more than the maximum of {max}", quote(text)),
+            format!(
+                "{name}: {} has {length} characters, more than the maximum of {max}",
+                quote(text)
+            ),
         ));
     }
     if let Some(pattern) = param.pattern.as_ref().filter(|p| !p.is_match(text)) {
@@ -135,13 +166,21 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
             .find(|c| !c.is_ascii())
             .map(|c| format!(" (it contains U+{:04X} {c:?}, which is not ASCII)", c as u32))
             .unwrap_or_default();
-        return Err(problem(name, "pattern_mismatch", format!("{name}: {} {rule}{hint}", quote(text))));
+        return Err(problem(
+            name,
+            "pattern_mismatch",
+            format!("{name}: {} {rule}{hint}", quote(text)),
+        ));
     }
     Ok(())
 }
 
 fn problem(field: &str, code: &str, message: String) -> Problem {
-    Problem { field: field.to_string(), code: code.to_string(), message }
+    Problem {
+        field: field.to_string(),
+        code: code.to_string(),
+        message,
+    }
 }
 
 fn display_json(value: &Json) -> String {

@@ -44,7 +44,11 @@ fn run(case: Case) -> String {
     for (path, contents) in case.files {
         files.retain(|f| f.path != path);
         if let Some(contents) = contents {
-            files.push(SourceFile { path, contents: contents.into_bytes(), executable: false });
+            files.push(SourceFile {
+                path,
+                contents: contents.into_bytes(),
+                executable: false,
+            });
         }
     }
     let set = match TemplateSet::load(files) {
@@ -52,7 +56,9 @@ fn run(case: Case) -> String {
         Err(err) => return show_error(&err),
     };
     let result = match case.op {
-        Op::Validate => set.validate(&case.values).map(|v| serde_json::to_string_pretty(&v).unwrap()),
+        Op::Validate => set
+            .validate(&case.values)
+            .map(|v| serde_json::to_string_pretty(&v).unwrap()),
         Op::Plan => set.plan(&case.values).map(|plan| {
             let mut out = String::new();
             for f in &plan.files {
@@ -82,7 +88,12 @@ fn run(case: Case) -> String {
 }
 
 fn show_error(err: &Error) -> String {
-    let mut out = format!("!!!ERROR!!!\nkind: {:?}\nfile: {:?}\nline: {:?}\n\n{err}\n", err.kind(), err.file(), err.line());
+    let mut out = format!(
+        "!!!ERROR!!!\nkind: {:?}\nfile: {:?}\nline: {:?}\n\n{err}\n",
+        err.kind(),
+        err.file(),
+        err.line()
+    );
     for p in err.problems() {
         let _ = writeln!(out, "[{}] {}", p.field, p.code);
     }

@@ -28,9 +28,7 @@ pub struct TemplateSet(svcgen::TemplateSet);
 #[wasm_bindgen]
 impl TemplateSet {
     /// Parses the manifest and compiles every template of the set.
-    pub fn load(
-        #[wasm_bindgen(unchecked_param_type = "SourceFile[]")] files: JsValue,
-    ) -> Result<TemplateSet, JsValue> {
+    pub fn load(#[wasm_bindgen(unchecked_param_type = "SourceFile[]")] files: JsValue) -> Result<TemplateSet, JsValue> {
         let files = serde_wasm_bindgen::from_value(files).map_err(|e| type_error(&format!("files: {e}")))?;
         svcgen::TemplateSet::load(files).map(TemplateSet).map_err(convert_error)
     }
@@ -43,7 +41,10 @@ impl TemplateSet {
 
     /// Checks values, applies defaults and computes derived values.
     #[wasm_bindgen(unchecked_return_type = "Validated")]
-    pub fn validate(&self, #[wasm_bindgen(unchecked_param_type = "unknown")] values: JsValue) -> Result<JsValue, JsValue> {
+    pub fn validate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] values: JsValue,
+    ) -> Result<JsValue, JsValue> {
         to_js(&self.0.validate(&from_js(values)?).map_err(convert_error)?)
     }
 
@@ -55,7 +56,10 @@ impl TemplateSet {
 
     /// Generates every file for these values, in memory.
     #[wasm_bindgen(unchecked_return_type = "Output")]
-    pub fn render(&self, #[wasm_bindgen(unchecked_param_type = "unknown")] values: JsValue) -> Result<JsValue, JsValue> {
+    pub fn render(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] values: JsValue,
+    ) -> Result<JsValue, JsValue> {
         to_js(&self.0.render(&from_js(values)?).map_err(convert_error)?)
     }
 }
@@ -63,7 +67,8 @@ impl TemplateSet {
 /// Renders generated files as a printable tree with sizes.
 #[wasm_bindgen(js_name = formatTree)]
 pub fn format_tree(#[wasm_bindgen(unchecked_param_type = "OutputFile[]")] files: JsValue) -> Result<String, JsValue> {
-    let files: Vec<svcgen::OutputFile> = serde_wasm_bindgen::from_value(files).map_err(|e| type_error(&format!("files: {e}")))?;
+    let files: Vec<svcgen::OutputFile> =
+        serde_wasm_bindgen::from_value(files).map_err(|e| type_error(&format!("files: {e}")))?;
     Ok(svcgen::format_tree(&files))
 }
 

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests: reading template sets from disk.
+#![allow(dead_code)] // each test file uses a different part
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -32,7 +33,11 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<SourceFile>) {
         if meta.is_dir() {
             walk(root, &path, files);
         } else {
-            let relative = path.strip_prefix(root).expect("inside the set").to_string_lossy().replace('\\', "/");
+            let relative = path
+                .strip_prefix(root)
+                .expect("inside the set")
+                .to_string_lossy()
+                .replace('\\', "/");
             files.push(SourceFile {
                 path: relative,
                 contents: fs::read(&path).expect("read file"),
