@@ -64,6 +64,10 @@ impl Error {
         }
     }
 
+    pub(crate) fn manifest(detail: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Manifest, detail).in_file(crate::manifest::MANIFEST_FILE, None)
+    }
+
     pub(crate) fn validation(problems: Vec<Problem>) -> Self {
         let detail = match problems.len() {
             1 => "1 problem".to_string(),

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod expressions;
 mod filters;
 mod manifest;
 mod paths;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, ErrorKind};
+use crate::expressions::Expressions;
 use crate::manifest::{Manifest, MANIFEST_FILE};
 use crate::{filters, paths, validate};
 
@@ -139,6 +140,7 @@ enum PathSpec {
 pub struct TemplateSet {
     manifest: Manifest,
     env: Environment<'static>,
+    expressions: Expressions,
     entries: Vec<Entry>,
 }
 
@@ -210,26 +212,23 @@ impl TemplateSet {
                 });
             }
             if entries.len() == before {
-                return Err(manifest_error(format!("source folder {:?} has no files", source.dir)));
+                return Err(Error::manifest(format!("source folder {:?} has no files", source.dir)));
             }
         }
         for key in manifest.conditions.keys() {
             if !entries.iter().any(|e| covers(key, &e.source)) {
-                return Err(manifest_error(format!(
+                return Err(Error::manifest(format!(
                     "condition {key:?} matches no file of any source folder"
                 )));
             }
         }
-        // Expressions cannot be stored next to the environment they borrow; compile each once here
-        // so that a syntax error is a load error, and again (cheaply) at each use.
-        let expressions = manifest.rules.iter().map(|r| (format!("rule {}", r.code), &r.require));
-        let expressions = expressions
-            .chain(manifest.derived.iter().map(|(k, v)| (format!("derived value {k}"), v)))
-            .chain(manifest.conditions.iter().map(|(k, v)| (format!("condition {k}"), v)));
-        for (what, expr) in expressions {
-            env.compile_expression(expr).map_err(|e| Error::expression(&what, &e))?;
-        }
-        Ok(TemplateSet { manifest, env, entries })
+        let expressions = Expressions::compile(&mut env, &manifest)?;
+        Ok(TemplateSet {
+            manifest,
+            env,
+            expressions,
+            entries,
+        })
     }
 
     /// The set's name and version.
@@ -242,20 +241,10 @@ impl TemplateSet {
 
     /// Checks values, applies defaults and computes the derived values.
     pub fn validate(&self, values: &Json) -> Result<Validated, Error> {
-        let values = validate::validate(&self.manifest, &self.env, values)?;
-        let mut scope = values.clone();
-        let mut derived = Map::new();
-        for (name, expr) in &self.manifest.derived {
-            let what = format!("derived value {name}");
-            let value = self
-                .env
-                .compile_expression(expr)
-                .and_then(|e| e.eval(Value::from(Serde(&scope))))
-                .map_err(|e| Error::expression(&what, &e))?;
-            let value = serde_json::to_value(&value).map_err(|e| manifest_error(format!("{what}: {e}")))?;
-            scope.insert(name.clone(), value.clone());
-            derived.insert(name.clone(), value);
-        }
+        let values = validate::validate(&self.manifest, &self.env, &self.expressions, values)?;
+        let derived = self
+            .expressions
+            .derive(&self.env, &self.manifest, &Value::from(Serde(&values)))?;
         Ok(Validated { values, derived })
     }
 
@@ -319,15 +308,7 @@ impl TemplateSet {
         scope.insert("template".into(), serde_json::to_value(self.info()).unwrap_or_default());
         let context = Value::from(Serde(&scope));
 
-        let mut holds = Vec::with_capacity(self.manifest.conditions.len());
-        for (key, expr) in &self.manifest.conditions {
-            let value = self
-                .env
-                .compile_expression(expr)
-                .and_then(|e| e.eval(&context))
-                .map_err(|e| Error::expression(&format!("condition {key}"), &e))?;
-            holds.push(value.is_true());
-        }
+        let holds = self.expressions.conditions(&self.env, &context)?;
 
         let mut files: Vec<(String, &Entry)> = Vec::new();
         for entry in &self.entries {
@@ -439,8 +420,4 @@ fn utf8(file: &SourceFile) -> Result<&str, Error> {
         )
         .in_file(file.path.clone(), None)
     })
-}
-
-fn manifest_error(detail: String) -> Error {
-    Error::new(ErrorKind::Manifest, detail).in_file(MANIFEST_FILE, None)
 }

@@ -7,13 +7,19 @@ use minijinja::{Environment, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::error::{quote, Error, Problem};
+use crate::expressions::Expressions;
 use crate::manifest::{Manifest, ParamType, Parameter};
 
 /// Values after validation: every parameter present (defaults applied, absent optional ones null),
 /// in manifest order.
 pub(crate) type Values = Map<String, Json>;
 
-pub(crate) fn validate(manifest: &Manifest, env: &Environment<'_>, input: &Json) -> Result<Values, Error> {
+pub(crate) fn validate(
+    manifest: &Manifest,
+    env: &Environment<'_>,
+    expressions: &Expressions,
+    input: &Json,
+) -> Result<Values, Error> {
     let Some(input) = input.as_object() else {
         return Err(Error::validation(vec![problem(
             "values",
@@ -62,18 +68,8 @@ pub(crate) fn validate(manifest: &Manifest, env: &Environment<'_>, input: &Json)
     // A rule is only meaningful when every value it reads is valid.
     let invalid: HashSet<String> = problems.iter().map(|p| p.field.clone()).collect();
     let context = Value::from(Serde(&values));
-    for rule in &manifest.rules {
-        let expr = env
-            .compile_expression_owned(rule.require.as_str())
-            .map_err(|e| Error::expression(&format!("rule {}", rule.code), &e))?;
-        if invalid.contains(&rule.field) || expr.undeclared_variables(false).iter().any(|v| invalid.contains(v)) {
-            continue;
-        }
-        let holds = expr
-            .eval(&context)
-            .map_err(|e| Error::template(&format!("rule {}", rule.code), &e))?
-            .is_true();
-        if !holds {
+    for (i, rule) in manifest.rules.iter().enumerate() {
+        if !invalid.contains(&rule.field) && expressions.rule_holds(env, i, &context, &invalid)? == Some(false) {
             problems.push(problem(
                 &rule.field,
                 &rule.code,

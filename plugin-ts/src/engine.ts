@@ -1,0 +1,284 @@
+/*
+ * The one place the svcgen WebAssembly core is loaded and called, shared by the scaffolder action
+ * and the preview CLI.
+ *
+ * - The wasm-bindgen glue (../wasm/svcgen.js) is required once per process, lazily.
+ * - Compiled template sets are cached by folder and recompiled when a file in the folder changes.
+ * - A WebAssembly trap (a Rust panic, or `__trapForTesting`) leaves an instance unusable: the
+ *   instance and every set compiled with it are dropped, a fresh instance serves the next call,
+ *   and the current call fails with a `SvcgenCrashError`.
+ */
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { InputError } from '@backstage/errors';
+import type * as Glue from '../wasm/svcgen';
+
+export type {
+  Output,
+  OutputFile,
+  Problem,
+  SourceFile,
+  SvcgenError,
+  TemplateInfo,
+  Validated,
+} from '../wasm/svcgen';
+
+type GlueModule = typeof Glue;
+
+/** The template set rendered when none is named. */
+export const DEFAULT_TEMPLATE_SET = 'microservice';
+
+/** The file that marks a folder as a template set. */
+export const MANIFEST_FILE = 'manifest.yaml';
+
+/** The template sets shipped inside this package (copied from the repository's templates/ at build). */
+export const BUILTIN_TEMPLATES_DIR = path.resolve(__dirname, '..', 'templates');
+
+const GLUE_PATH = require.resolve('../wasm/svcgen.js');
+
+/** Thrown for the call during which the WebAssembly instance trapped; the next call gets a fresh one. */
+export class SvcgenCrashError extends Error {
+  constructor(cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`svcgen: the WebAssembly core crashed (${reason}); it was restarted for the next call`, { cause });
+    this.name = 'SvcgenCrashError';
+  }
+}
+
+/** Whether `err` is an error thrown by the core (validation, manifest, template or path). */
+export function isSvcgenError(err: unknown): err is Glue.SvcgenError {
+  return err instanceof Error && err.name === 'SvcgenError' && typeof (err as Glue.SvcgenError).kind === 'string';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The process-wide instance
+
+interface CompiledSet {
+  /** Files seen when the set was compiled: path, size, mtime and mode of each. */
+  fingerprint: string;
+  set: Glue.TemplateSet;
+}
+
+let glue: GlueModule | undefined;
+let instanceGeneration = 0;
+const compiledSets = new Map<string, CompiledSet>();
+
+function currentGlue(): GlueModule {
+  if (!glue) {
+    glue = require(GLUE_PATH) as GlueModule;
+    instanceGeneration += 1;
+  }
+  return glue;
+}
+
+/** Drops the instance and everything compiled with it; the next call loads a fresh one. */
+function discardInstance(): void {
+  for (const { set } of compiledSets.values()) {
+    // Unregister the glue's finalizer without calling into the dead instance: `free()` would
+    // run WebAssembly code on memory the trap may have left inconsistent.
+    (set as unknown as { __destroy_into_raw?: () => number }).__destroy_into_raw?.();
+  }
+  compiledSets.clear();
+  glue = undefined;
+  delete require.cache[GLUE_PATH];
+}
+
+/** Runs `fn` against the current instance; a trap discards the instance and becomes a `SvcgenCrashError`. */
+function withCore<T>(fn: (core: GlueModule) => T): T {
+  const core = currentGlue();
+  try {
+    return fn(core);
+  } catch (err) {
+    if (err instanceof WebAssembly.RuntimeError) {
+      discardInstance();
+      throw new SvcgenCrashError(err);
+    }
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading template sets
+
+interface FoundFile {
+  path: string;
+  absolute: string;
+  size: number;
+  mtimeMs: number;
+  executable: boolean;
+}
+
+/**
+ * Lists every regular file under `root` (following symbolic links, skipping cycles), sorted by
+ * path, with paths relative to `root` and `/` separators.
+ */
+async function listFiles(root: string): Promise<FoundFile[]> {
+  const found: FoundFile[] = [];
+  const seen = new Set<string>();
+  async function walk(dir: string, rel: string): Promise<void> {
+    const real = await fs.realpath(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
+    for (const name of await fs.readdir(dir)) {
+      const absolute = path.join(dir, name);
+      const relative = rel ? `${rel}/${name}` : name;
+      const stat = await fs.stat(absolute);
+      if (stat.isDirectory()) {
+        await walk(absolute, relative);
+      } else if (stat.isFile()) {
+        found.push({
+          path: relative,
+          absolute,
+          size: stat.size,
+          mtimeMs: stat.mtimeMs,
+          executable: (stat.mode & 0o111) !== 0,
+        });
+      }
+    }
+  }
+  await walk(root, '');
+  return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Reads every regular file of a template-set folder, as the core expects them. */
+export async function readTemplateSetFiles(dir: string): Promise<Glue.SourceFile[]> {
+  const files = await listFiles(dir);
+  return Promise.all(
+    files.map(async f => ({ path: f.path, contents: await fs.readFile(f.absolute), executable: f.executable })),
+  );
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine
+
+/** Options of {@link SvcgenEngine}. */
+export interface SvcgenEngineOptions {
+  /**
+   * Folders each holding template sets (one subfolder with a manifest.yaml per set), searched in
+   * order before the sets built into this package. Relative folders are resolved against the
+   * current working directory.
+   */
+  templateDirs?: string[];
+}
+
+/** A rendered output split into files. */
+export interface RenderedFile {
+  path: string;
+  executable: boolean;
+  contents: Uint8Array;
+}
+
+/** Finds template sets by name and renders them with the process-wide WebAssembly core. */
+export class SvcgenEngine {
+  /** Folders searched for named template sets, in order. */
+  readonly searchDirs: readonly string[];
+
+  constructor(options: SvcgenEngineOptions = {}) {
+    const extra = (options.templateDirs ?? []).map(dir => path.resolve(dir));
+    this.searchDirs = [...extra, BUILTIN_TEMPLATES_DIR];
+  }
+
+  /** Names of the template sets found in the search folders, sorted, without duplicates. */
+  async listTemplateSets(): Promise<string[]> {
+    const names = new Set<string>();
+    for (const root of this.searchDirs) {
+      let entries: string[];
+      try {
+        entries = await fs.readdir(root);
+      } catch {
+        continue;
+      }
+      for (const name of entries) {
+        if (await exists(path.join(root, name, MANIFEST_FILE))) names.add(name);
+      }
+    }
+    return [...names].sort();
+  }
+
+  /** The folder of the template set called `name`; an `InputError` naming the available sets if none. */
+  async resolveTemplateSet(name: string): Promise<string> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+      throw new InputError(
+        `svcgen: template set name ${JSON.stringify(name)} is not valid: use a folder name such as "microservice"`,
+      );
+    }
+    for (const root of this.searchDirs) {
+      const dir = path.join(root, name);
+      if (await exists(path.join(dir, MANIFEST_FILE))) return dir;
+    }
+    const available = await this.listTemplateSets();
+    throw new InputError(
+      `svcgen: unknown template set ${JSON.stringify(name)}; available: ${
+        available.length ? available.join(', ') : 'none'
+      } (searched ${this.searchDirs.join(', ')})`,
+    );
+  }
+
+  /** Validates `values` and renders the set in `setDir`, in memory. Throws the core's `SvcgenError`s. */
+  async render(setDir: string, values: unknown): Promise<Glue.Output> {
+    const dir = path.resolve(setDir);
+    const files = await listFiles(dir);
+    const fingerprint = files.map(f => `${f.path}\0${f.size}\0${f.mtimeMs}\0${f.executable}`).join('\n');
+    let cached = compiledSets.get(dir);
+    if (!cached || cached.fingerprint !== fingerprint) {
+      const sources = await Promise.all(
+        files.map(async f => ({ path: f.path, contents: await fs.readFile(f.absolute), executable: f.executable })),
+      );
+      // Compile and render in one synchronous block: no other call can discard the instance
+      // between the two.
+      return withCore(core => {
+        const set = core.TemplateSet.load(sources);
+        compiledSets.get(dir)?.set.free();
+        compiledSets.set(dir, { fingerprint, set });
+        return set.render(values);
+      });
+    }
+    const set = cached.set;
+    return withCore(() => set.render(values));
+  }
+
+  /** The printable tree of `files`, with sizes and a total line. */
+  formatTree(files: Glue.OutputFile[]): string {
+    return withCore(core => core.formatTree(files));
+  }
+}
+
+/** Splits a render's byte buffer into one `Uint8Array` view per file. */
+export function splitOutput(output: Glue.Output): RenderedFile[] {
+  const result: RenderedFile[] = [];
+  let offset = 0;
+  for (const file of output.files) {
+    result.push({ path: file.path, executable: file.executable, contents: output.data.subarray(offset, offset + file.size) });
+    offset += file.size;
+  }
+  if (offset !== output.data.length) {
+    throw new Error(`svcgen: output sizes add up to ${offset} bytes but the data holds ${output.data.length}`);
+  }
+  return result;
+}
+
+/** Test hooks; not part of the package's public API. */
+export const __testing = {
+  /** Executes a trap in the current instance, through the same guard as every other call. */
+  trap(): void {
+    withCore(core => core.__trapForTesting());
+  },
+  /** Increases each time a fresh instance is loaded. */
+  generation(): number {
+    return instanceGeneration;
+  },
+  /** Whether the set in `dir` is compiled and cached in the current instance. */
+  isCached(dir: string): boolean {
+    return compiledSets.has(path.resolve(dir));
+  },
+};

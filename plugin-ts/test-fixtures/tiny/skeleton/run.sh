@@ -1,0 +1,3 @@
+#!/bin/sh
+# copied verbatim: {{ not rendered }}
+echo "hello"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the WASM package into plugin-ts/wasm, installing the pinned toolchain pieces first if missing.
+# Tools are cached in $SVCGEN_TOOLS (default ~/.cache/svcgen/tools), so only the first run installs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate pinned in rust/wasm/Cargo.toml
+WASM_PACK_VERSION=0.15.1
+TOOLS="${SVCGEN_TOOLS:-$HOME/.cache/svcgen/tools}"
+export PATH="$TOOLS/bin:$PATH"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "==> adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  echo "==> installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into $TOOLS (once, ≈3 min)"
+  # Not --locked: a dependency locked by that release is missing from the registry.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TOOLS"
+fi
+if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]; then
+  echo "==> installing wasm-pack $WASM_PACK_VERSION into $TOOLS (once, ≈2.5 min)"
+  cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --root "$TOOLS"
+fi
+
+echo "==> building the WASM package"
+# --mode no-install: never download anything; the tools above are used as they are.
+wasm-pack --quiet build rust/wasm --release --target nodejs --mode no-install \
+  --out-dir ../../plugin-ts/wasm --out-name svcgen
+rm -f plugin-ts/wasm/.gitignore plugin-ts/wasm/package.json plugin-ts/wasm/README.md
+ls -l plugin-ts/wasm/svcgen_bg.wasm | awk '{print "    svcgen_bg.wasm: " $5 " bytes"}'

@@ -1,0 +1,154 @@
+//! The manifest's expressions (rules, derived values, conditions), compiled once at load.
+//!
+//! Expressions are compiled as templates that assign their result (`{% set x = (expr) %}`), because a
+//! compiled template can live in the environment while a compiled `Expression` would borrow it.
+
+use std::collections::HashSet;
+
+use minijinja::{Captured, Environment, Value};
+use serde_json::{Map, Value as Json};
+
+use crate::error::Error;
+use crate::manifest::{Manifest, MANIFEST_FILE};
+
+const DERIVED: &str = "manifest.yaml (derived)";
+const CONDITIONS: &str = "manifest.yaml (conditions)";
+
+pub(crate) struct Expressions {
+    derived: Vec<String>,
+    conditions: Vec<String>,
+    rules: Vec<Rule>,
+}
+
+struct Rule {
+    template: String,
+    what: String,
+    /// The values the rule reads; it is skipped when one of them is invalid.
+    reads: HashSet<String>,
+}
+
+impl Expressions {
+    pub fn compile(env: &mut Environment<'static>, manifest: &Manifest) -> Result<Expressions, Error> {
+        let derived: Vec<String> = manifest.derived.keys().map(|k| format!("derived value {k}")).collect();
+        let lines = manifest
+            .derived
+            .iter()
+            .map(|(name, expr)| (name.clone(), expr.as_str()));
+        add_assignments(env, DERIVED, lines, &derived)?;
+
+        let conditions: Vec<String> = manifest.conditions.keys().map(|k| format!("condition {k}")).collect();
+        let lines = manifest
+            .conditions
+            .values()
+            .enumerate()
+            .map(|(i, expr)| (format!("c{i}"), expr.as_str()));
+        add_assignments(env, CONDITIONS, lines, &conditions)?;
+
+        let mut rules = Vec::new();
+        for (i, rule) in manifest.rules.iter().enumerate() {
+            let what = format!("rule {}", rule.code);
+            let reads = env
+                .compile_expression(&rule.require)
+                .map_err(|e| Error::expression(&what, &e))?;
+            let reads = reads.undeclared_variables(false);
+            let template = format!("manifest.yaml (rule {i})");
+            add_assignments(
+                env,
+                &template,
+                [("ok".to_string(), rule.require.as_str())],
+                std::slice::from_ref(&what),
+            )?;
+            rules.push(Rule { template, what, reads });
+        }
+        Ok(Expressions {
+            derived,
+            conditions,
+            rules,
+        })
+    }
+
+    /// Whether rule `index` holds, or `None` when it reads a value in `invalid`.
+    pub fn rule_holds(
+        &self,
+        env: &Environment<'_>,
+        index: usize,
+        context: &Value,
+        invalid: &HashSet<String>,
+    ) -> Result<Option<bool>, Error> {
+        let rule = &self.rules[index];
+        if rule.reads.iter().any(|v| invalid.contains(v)) {
+            return Ok(None);
+        }
+        let captured = evaluate(env, &rule.template, context, std::slice::from_ref(&rule.what))?;
+        Ok(Some(captured.state().lookup("ok").is_some_and(|v| v.is_true())))
+    }
+
+    /// The derived values, in manifest order.
+    pub fn derive(
+        &self,
+        env: &Environment<'_>,
+        manifest: &Manifest,
+        context: &Value,
+    ) -> Result<Map<String, Json>, Error> {
+        let captured = evaluate(env, DERIVED, context, &self.derived)?;
+        let state = captured.state();
+        let mut derived = Map::new();
+        for name in manifest.derived.keys() {
+            let value = state.lookup(name).unwrap_or_default();
+            let value =
+                serde_json::to_value(&value).map_err(|e| Error::manifest(format!("derived value {name}: {e}")))?;
+            derived.insert(name.clone(), value);
+        }
+        Ok(derived)
+    }
+
+    /// Whether each condition holds, in manifest order.
+    pub fn conditions(&self, env: &Environment<'_>, context: &Value) -> Result<Vec<bool>, Error> {
+        let captured = evaluate(env, CONDITIONS, context, &self.conditions)?;
+        let state = captured.state();
+        Ok((0..self.conditions.len())
+            .map(|i| state.lookup(&format!("c{i}")).is_some_and(|v| v.is_true()))
+            .collect())
+    }
+}
+
+/// Adds a template of one `{% set name = (expr) %}` per line; `whats[i]` names line i+1 in errors.
+fn add_assignments<'a>(
+    env: &mut Environment<'static>,
+    template: &str,
+    lines: impl IntoIterator<Item = (String, &'a str)>,
+    whats: &[String],
+) -> Result<(), Error> {
+    let mut source = String::new();
+    for ((name, expr), what) in lines.into_iter().zip(whats) {
+        // Compiled alone first, so a syntax error reads as it does in the manifest.
+        env.compile_expression(expr).map_err(|e| Error::expression(what, &e))?;
+        // One line per assignment, so an error's line number says which expression failed.
+        source.push_str(&format!("{{% set {name} = ({}) %}}\n", expr.replace(['\n', '\r'], " ")));
+    }
+    env.add_template_owned(template.to_string(), source)
+        .map_err(|e| Error::expression(what_at(whats, &e), &e))
+}
+
+/// Runs an assignments template; its variables are then read from the captured state.
+fn evaluate<'e>(
+    env: &'e Environment<'_>,
+    template: &str,
+    context: &Value,
+    whats: &[String],
+) -> Result<Captured<'e>, Error> {
+    let template = env
+        .get_template(template)
+        .map_err(|e| Error::expression(MANIFEST_FILE, &e))?;
+    template
+        .render_captured(context)
+        .map_err(|e| Error::expression(what_at(whats, &e), &e))
+}
+
+fn what_at<'a>(whats: &'a [String], err: &minijinja::Error) -> &'a str {
+    let line = err.line().unwrap_or(1).max(1);
+    whats
+        .get(line - 1)
+        .or(whats.last())
+        .map_or(MANIFEST_FILE, String::as_str)
+}
