@@ -11,7 +11,12 @@ export PATH="$TOOLS/bin:$PATH"
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "==> adding the wasm32-unknown-unknown target"
-  rustup target add wasm32-unknown-unknown
+  if ! rustup target add wasm32-unknown-unknown; then
+    # Offline machines of this project carry the same component beside the checkout.
+    archive="../shared/toolchain/rust-std-$(rustc --version | cut -d' ' -f2)-wasm32-unknown-unknown.tar.xz"
+    [ -f "$archive" ] || { echo "rustup could not add the wasm32 target and $archive is absent" >&2; exit 1; }
+    tar -xJf "$archive" -C "$(rustc --print sysroot)/lib/rustlib/"
+  fi
 fi
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
   echo "==> installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into $TOOLS (once, ≈3 min)"

@@ -255,14 +255,17 @@ export class SvcgenEngine {
 
 /** Splits a render's byte buffer into one `Uint8Array` view per file. */
 export function splitOutput(output: Glue.Output): RenderedFile[] {
+  // The .d.ts promises a Uint8Array; binding builds that serialise the buffer without
+  // serde_bytes hand over a plain array of numbers instead, so accept both.
+  const data: Uint8Array = output.data instanceof Uint8Array ? output.data : Uint8Array.from(output.data);
   const result: RenderedFile[] = [];
   let offset = 0;
   for (const file of output.files) {
-    result.push({ path: file.path, executable: file.executable, contents: output.data.subarray(offset, offset + file.size) });
+    result.push({ path: file.path, executable: file.executable, contents: data.subarray(offset, offset + file.size) });
     offset += file.size;
   }
-  if (offset !== output.data.length) {
-    throw new Error(`svcgen: output sizes add up to ${offset} bytes but the data holds ${output.data.length}`);
+  if (offset !== data.length) {
+    throw new Error(`svcgen: output sizes add up to ${offset} bytes but the data holds ${data.length}`);
   }
   return result;
 }

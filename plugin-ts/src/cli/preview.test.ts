@@ -1,0 +1,210 @@
+import {
+  BROKEN_SET,
+  PACKAGE_ROOT,
+  readTree,
+  removeDir,
+  tempDir,
+  TINY_SET,
+  USER_SERVICE_VALUES,
+} from '../__testing__/helpers';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { splitOutput, SvcgenEngine } from '../engine';
+import { parseSetValue } from './preview';
+
+const BIN = path.join(PACKAGE_ROOT, 'bin', 'svcgen-preview.js');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the installed bin script (which loads dist/) in `cwd`. */
+function preview(args: string[], cwd: string): Promise<Result> {
+  return new Promise(resolve => {
+    execFile(process.execPath, [BIN, ...args], { cwd }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('svcgen-preview', () => {
+  let cwd: string;
+  beforeEach(async () => {
+    cwd = await tempDir('svcgen-cli-');
+  });
+  afterEach(async () => {
+    await removeDir(cwd);
+  });
+
+  it('prints the tree of what would be generated and writes nothing', async () => {
+    const values = { serviceName: 'user-service', withScript: true };
+    const result = await preview(
+      ['--template-dir', TINY_SET, '--set', 'serviceName=user-service', '--set', 'withScript=true'],
+      cwd,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const engine = new SvcgenEngine();
+    const tree = engine.formatTree((await engine.render(TINY_SET, values)).files);
+    assert.ok(tree.includes('run.sh'));
+    assert.equal(result.stdout, `tiny@1.0.0 would generate (nothing written; add --out DIR to write):\n${tree}`);
+    assert.equal(result.stderr, '');
+    assert.deepEqual(await fs.readdir(cwd), []);
+  });
+
+  it('writes files byte-identical to a render with --out', async () => {
+    const values = { serviceName: 'user-service', withScript: true, replicas: 3 };
+    const result = await preview(
+      ['--template-dir', TINY_SET, '--set', 'serviceName=user-service', '--set', 'withScript=true', '--set', 'replicas=3', '--out', 'out'],
+      cwd,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const outDir = path.join(await fs.realpath(cwd), 'out');
+    assert.match(result.stdout, new RegExp(`wrote 3 files \\(0\\.1 KiB\\) to ${outDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
+
+    const rendered = splitOutput(await new SvcgenEngine().render(TINY_SET, values));
+    const written = await readTree(outDir);
+    assert.deepEqual(
+      written,
+      new Map(rendered.map(f => [f.path, { contents: Buffer.from(f.contents), executable: f.executable }])),
+    );
+    assert.equal(written.get('run.sh')?.executable, true);
+    assert.match(written.get('README.md')!.contents.toString(), /replicas: 3/);
+  });
+
+  it('merges --values files in order, then --set and --set-string in order', async () => {
+    await fs.writeFile(path.join(cwd, 'a.json'), JSON.stringify({ serviceName: 'from-json', replicas: 2 }));
+    await fs.writeFile(path.join(cwd, 'b.yaml'), 'serviceName: from-yaml\nwithScript: true\n');
+    const result = await preview(
+      ['--template-dir', TINY_SET, '--values', 'a.json', '--values', 'b.yaml', '--set', 'replicas=4', '--json'],
+      cwd,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout);
+    assert.deepEqual(json.template, { name: 'tiny', version: '1.0.0' });
+    assert.deepEqual(json.values, { serviceName: 'from-yaml', withScript: true, replicas: 4 });
+    assert.deepEqual(json.derived, { serviceSnake: 'from_yaml' });
+    assert.deepEqual(
+      json.files.map((f: { path: string }) => f.path),
+      ['README.md', 'from_yaml/__init__.py', 'run.sh'],
+    );
+    assert.equal(json.out, undefined);
+  });
+
+  it('keeps --set-string values as strings', async () => {
+    const result = await preview(
+      ['--template-dir', TINY_SET, '--set', 'serviceName=abc', '--set-string', 'replicas=3', '--out', 'out'],
+      cwd,
+    );
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /replicas: expected an integer, got the string "3"/);
+  });
+
+  it('exits 1 listing every problem and writes nothing', async () => {
+    const result = await preview(
+      ['--template-dir', TINY_SET, '--set', 'serviceName=Bad_Name', '--set', 'withScript=yes', '--set', 'colour=blue', '--out', 'out'],
+      cwd,
+    );
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^svcgen-preview: invalid values: 3 problems\n/);
+    assert.match(result.stderr, /\n {2}- serviceName: "Bad_Name" must be kebab-case/);
+    assert.match(result.stderr, /\n {2}- withScript: expected a boolean, got the string "yes"/);
+    assert.match(result.stderr, /\n {2}- colour: is not a parameter of this template/);
+    assert.deepEqual(await fs.readdir(cwd), []);
+  });
+
+  it('prints validation problems as JSON too with --json', async () => {
+    const result = await preview(['--template-dir', TINY_SET, '--json'], cwd);
+    assert.equal(result.code, 1);
+    const { error } = JSON.parse(result.stdout);
+    assert.equal(error.kind, 'validation');
+    assert.deepEqual(error.problems, [{ field: 'serviceName', code: 'required', message: 'serviceName: is required' }]);
+  });
+
+  it('exits 2 with the usage on usage errors', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--bogus'], /Unknown option '--bogus'/],
+      [['stray'], /positional argument/],
+      [['--set', 'serviceName'], /--set expects KEY=VALUE, got "serviceName"/],
+      [['--set', '=x'], /--set expects KEY=VALUE/],
+      [['--template', 'tiny', '--template-dir', TINY_SET], /either --template or --template-dir/],
+      [['--values', 'missing.yaml'], /cannot read values file missing\.yaml/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await preview(args, cwd);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.match(result.stderr, /Usage: svcgen-preview/);
+    }
+  });
+
+  it('exits 2 for an unknown template set, naming the available ones', async () => {
+    const result = await preview(['--template', 'nope'], cwd);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /unknown template set "nope"; available: .*microservice/);
+  });
+
+  it('exits 2 for a values file that is not a mapping, or a missing template folder', async () => {
+    await fs.writeFile(path.join(cwd, 'list.yaml'), '- a\n- b\n');
+    let result = await preview(['--template-dir', TINY_SET, '--values', 'list.yaml'], cwd);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /values file list\.yaml must hold a mapping/);
+    result = await preview(['--template-dir', 'no-such-folder'], cwd);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /template folder no-such-folder does not exist/);
+  });
+
+  it('exits 3 with file and line for a broken template set', async () => {
+    const result = await preview(['--template-dir', BROKEN_SET, '--set', 'serviceName=a', '--out', 'out'], cwd);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /template error: syntax error: .*\(in skeleton\/README\.md\.jinja:3\)\n$/);
+    assert.deepEqual(await fs.readdir(cwd), []);
+  });
+
+  it('exits 3 for a folder without a manifest', async () => {
+    await fs.mkdir(path.join(cwd, 'empty'));
+    const result = await preview(['--template-dir', 'empty'], cwd);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /manifest\.yaml/);
+  });
+
+  it('renders the built-in microservice set by default', async () => {
+    const result = await preview(['--values', USER_SERVICE_VALUES], cwd);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^microservice@\S+ would generate/);
+    assert.match(result.stdout, /catalog-info\.yaml/);
+  });
+
+  it('shows help with the built-in sets', async () => {
+    const result = await preview(['--help'], cwd);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^Usage: svcgen-preview/);
+    assert.match(result.stdout, /Built-in template sets: .*microservice/);
+  });
+});
+
+describe('parseSetValue', () => {
+  it('types YAML scalars like helm and keeps everything else as text', () => {
+    assert.equal(parseSetValue('true'), true);
+    assert.equal(parseSetValue('false'), false);
+    assert.equal(parseSetValue('3'), 3);
+    assert.equal(parseSetValue('-2.5'), -2.5);
+    assert.equal(parseSetValue('null'), null);
+    assert.equal(parseSetValue(''), '');
+    assert.equal(parseSetValue('user-service'), 'user-service');
+    assert.equal(parseSetValue('yes'), 'yes');
+    assert.equal(parseSetValue("'3'"), '3');
+    assert.equal(parseSetValue('*/15 * * * *'), '*/15 * * * *');
+    assert.equal(parseSetValue('a: b'), 'a: b');
+    assert.equal(parseSetValue('[1, 2]'), '[1, 2]');
+    assert.equal(parseSetValue('#hash'), '#hash');
+    assert.equal(parseSetValue('a # comment'), 'a # comment');
+    assert.equal(parseSetValue('github.com?owner=acme&repo=x'), 'github.com?owner=acme&repo=x');
+  });
+});

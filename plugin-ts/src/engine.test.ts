@@ -1,0 +1,83 @@
+import { BROKEN_SET, FIXTURES, removeDir, tempDir, TINY_SET } from './__testing__/helpers';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { __testing, BUILTIN_TEMPLATES_DIR, readTemplateSetFiles, splitOutput, SvcgenEngine } from './engine';
+
+describe('engine', () => {
+  it('reads every regular file of a set with / paths and executable bits', async () => {
+    const files = await readTemplateSetFiles(TINY_SET);
+    assert.deepEqual(
+      files.map(f => [f.path, f.executable]),
+      [
+        ['manifest.yaml', false],
+        ['skeleton/README.md.jinja', false],
+        ['skeleton/run.sh', true],
+        ['skeleton/{{ serviceSnake }}/__init__.py', false],
+      ],
+    );
+    assert.equal(Buffer.from(files[2].contents).toString(), await fs.readFile(path.join(TINY_SET, 'skeleton/run.sh'), 'utf8'));
+  });
+
+  it('finds sets in the configured folders before the built-in ones', async () => {
+    const engine = new SvcgenEngine({ templateDirs: [FIXTURES] });
+    assert.deepEqual(engine.searchDirs, [FIXTURES, BUILTIN_TEMPLATES_DIR]);
+    assert.equal(await engine.resolveTemplateSet('tiny'), TINY_SET);
+    const sets = await engine.listTemplateSets();
+    assert.ok(sets.includes('tiny') && sets.includes('broken'), sets.join(', '));
+    await assert.rejects(new SvcgenEngine().resolveTemplateSet('tiny'), /unknown template set "tiny"/);
+  });
+
+  it('splits the output buffer into files that add up', async () => {
+    const output = await new SvcgenEngine().render(TINY_SET, { serviceName: 'abc', withScript: true });
+    const files = splitOutput(output);
+    assert.deepEqual(files.map(f => f.path), ['README.md', 'run.sh', 'abc/__init__.py'].sort());
+    assert.equal(files.reduce((n, f) => n + f.contents.length, 0), output.data.length);
+    assert.throws(() => splitOutput({ ...output, files: output.files.slice(1) }), /add up to/);
+  });
+
+  it('throws the core error with file and line for a broken set, every time', async () => {
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(new SvcgenEngine().render(BROKEN_SET, { serviceName: 'a' }), (err: any) => {
+        assert.equal(err.name, 'SvcgenError');
+        assert.equal(err.kind, 'template');
+        assert.equal(err.file, 'skeleton/README.md.jinja');
+        assert.equal(err.line, 3);
+        return true;
+      });
+    }
+  });
+
+  it('recompiles a cached set when one of its files changes', async () => {
+    const dir = await tempDir();
+    try {
+      await fs.cp(TINY_SET, dir, { recursive: true });
+      const engine = new SvcgenEngine();
+      const first = await engine.render(dir, { serviceName: 'abc' });
+      assert.equal(__testing.isCached(dir), true);
+      const readme = path.join(dir, 'skeleton/README.md.jinja');
+      await fs.writeFile(readme, 'changed {{ serviceName }}\n');
+      // Make sure the mtime differs even on coarse clocks.
+      const later = new Date(Date.now() + 5000);
+      await fs.utimes(readme, later, later);
+      const second = await engine.render(dir, { serviceName: 'abc' });
+      const text = (o: typeof first) => Buffer.from(splitOutput(o).find(f => f.path === 'README.md')!.contents).toString();
+      assert.equal(text(first), '# abc (abc)\n\nreplicas: 1\n');
+      assert.equal(text(second), 'changed abc\n');
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('loads one instance per process and replaces it after a trap', async () => {
+    const engine = new SvcgenEngine();
+    await engine.render(TINY_SET, { serviceName: 'abc' });
+    const generation = __testing.generation();
+    await engine.render(TINY_SET, { serviceName: 'abc' });
+    assert.equal(__testing.generation(), generation, 'no new instance without a trap');
+    assert.throws(() => __testing.trap(), { name: 'SvcgenCrashError' });
+    assert.equal(engine.formatTree([]).includes('0 files'), true);
+    assert.equal(__testing.generation(), generation + 1);
+  });
+});
