@@ -50,5 +50,7 @@ const values = yaml.parse(fs.readFileSync(path.join(root, 'examples/values/user-
 console.log(JSON.stringify({ engine: 'wasm', what: 'require (compile + instantiate module)', ms: +instantiated.toFixed(2) }));
 report('load (parse manifest + compile templates)', measure(50, () => wasm.TemplateSet.load(files).free()));
 const set = wasm.TemplateSet.load(files);
+report('validate + derive', measure(500, () => set.validate(values)));
+report('plan', measure(500, () => set.plan(values)));
 const output = set.render(values);
 report(`render ${output.files.length} files, ${output.data.length} bytes`, measure(500, () => set.render(values)));

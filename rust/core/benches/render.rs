@@ -19,6 +19,20 @@ fn main() {
     report("native", "load (parse manifest + compile templates)", &load);
 
     let set = svcgen::TemplateSet::load(files).expect("load");
+    report(
+        "native",
+        "validate + derive",
+        &measure(500, || {
+            set.validate(&values).expect("validate");
+        }),
+    );
+    report(
+        "native",
+        "plan",
+        &measure(500, || {
+            set.plan(&values).expect("plan");
+        }),
+    );
     let output = set.render(&values).expect("render");
     let render = measure(500, || {
         set.render(&values).expect("render");

@@ -101,10 +101,15 @@ pub struct Output {
     pub validated: Validated,
     /// The files, sorted by path.
     pub files: Vec<OutputFile>,
-    /// The contents of all files, concatenated in the order of `files`.
-    #[serde(with = "serde_bytes")]
+    /// The contents of all files, concatenated in the order of `files`. Serialised as `null`:
+    /// hosts take the bytes as they are (the WASM binding hands them over as one `Uint8Array`).
+    #[serde(serialize_with = "bytes_as_null")]
     #[cfg_attr(feature = "tsify", tsify(type = "Uint8Array"))]
     pub data: Vec<u8>,
+}
+
+fn bytes_as_null<S: serde::Serializer>(_: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_none()
 }
 
 impl Output {
