@@ -143,7 +143,10 @@ async function listFiles(root: string): Promise<FoundFile[]> {
 
 /** Reads every regular file of a template-set folder, as the core expects them. */
 export async function readTemplateSetFiles(dir: string): Promise<Glue.SourceFile[]> {
-  const files = await listFiles(dir);
+  return readSources(await listFiles(dir));
+}
+
+function readSources(files: FoundFile[]): Promise<Glue.SourceFile[]> {
   return Promise.all(
     files.map(async f => ({ path: f.path, contents: await fs.readFile(f.absolute), executable: f.executable })),
   );
@@ -218,9 +221,7 @@ export class SvcgenEngine {
     }
     const available = await this.listTemplateSets();
     throw new InputError(
-      `svcgen: unknown template set ${JSON.stringify(name)}; available: ${
-        available.length ? available.join(', ') : 'none'
-      } (searched ${this.searchDirs.join(', ')})`,
+      `svcgen: unknown template set ${JSON.stringify(name)}; available: ${available.length ? available.join(', ') : 'none'}`,
     );
   }
 
@@ -229,11 +230,9 @@ export class SvcgenEngine {
     const dir = path.resolve(setDir);
     const files = await listFiles(dir);
     const fingerprint = files.map(f => `${f.path}\0${f.size}\0${f.mtimeMs}\0${f.executable}`).join('\n');
-    let cached = compiledSets.get(dir);
+    const cached = compiledSets.get(dir);
     if (!cached || cached.fingerprint !== fingerprint) {
-      const sources = await Promise.all(
-        files.map(async f => ({ path: f.path, contents: await fs.readFile(f.absolute), executable: f.executable })),
-      );
+      const sources = await readSources(files);
       // Compile and render in one synchronous block: no other call can discard the instance
       // between the two.
       return withCore(core => {
@@ -255,9 +254,7 @@ export class SvcgenEngine {
 
 /** Splits a render's byte buffer into one `Uint8Array` view per file. */
 export function splitOutput(output: Glue.Output): RenderedFile[] {
-  // The .d.ts promises a Uint8Array; binding builds that serialise the buffer without
-  // serde_bytes hand over a plain array of numbers instead, so accept both.
-  const data: Uint8Array = output.data instanceof Uint8Array ? output.data : Uint8Array.from(output.data);
+  const data = output.data;
   const result: RenderedFile[] = [];
   let offset = 0;
   for (const file of output.files) {
@@ -275,6 +272,10 @@ export const __testing = {
   /** Executes a trap in the current instance, through the same guard as every other call. */
   trap(): void {
     withCore(core => core.__trapForTesting());
+  },
+  /** The glue module of the current instance (loading one if none), to compare identities. */
+  instance(): object {
+    return currentGlue();
   },
   /** Increases each time a fresh instance is loaded. */
   generation(): number {

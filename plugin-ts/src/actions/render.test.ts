@@ -193,6 +193,18 @@ describe('svcgen:render', () => {
     assert.deepEqual(await fs.readdir(workspace), []);
   });
 
+  it('refuses output paths that values would push outside the target, writing nothing', async () => {
+    const outside = path.join(path.dirname(workspace), 'evil.txt');
+    for (const fileName of ['../evil', '/tmp/evil', 'a/../../evil']) {
+      const { ctx } = context(workspace, { templateSet: 'unsafe', targetPath: 'sub', values: { fileName } });
+      const err = await rejectsWith(action.handler(ctx), 'SvcgenError');
+      assert.equal((err as any).kind, 'path');
+      assert.match(err.message, /^unsafe output path: /);
+    }
+    assert.deepEqual(await fs.readdir(workspace), []);
+    await assert.rejects(fs.access(outside));
+  });
+
   it('recovers from a WebAssembly trap with a fresh instance', async () => {
     const values = { serviceName: 'user-service', withScript: true };
     await action.handler(context(workspace, { templateSet: 'tiny', values }).ctx);

@@ -1,5 +1,6 @@
 import {
   BROKEN_SET,
+  FIXTURES,
   PACKAGE_ROOT,
   readTree,
   removeDir,
@@ -147,7 +148,7 @@ describe('svcgen-preview', () => {
   it('exits 2 for an unknown template set, naming the available ones', async () => {
     const result = await preview(['--template', 'nope'], cwd);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /unknown template set "nope"; available: .*microservice/);
+    assert.match(result.stderr, /^svcgen-preview: unknown template set "nope"; available: .*microservice/);
   });
 
   it('exits 2 for a values file that is not a mapping, or a missing template folder', async () => {
@@ -164,6 +165,13 @@ describe('svcgen-preview', () => {
     const result = await preview(['--template-dir', BROKEN_SET, '--set', 'serviceName=a', '--out', 'out'], cwd);
     assert.equal(result.code, 3);
     assert.match(result.stderr, /template error: syntax error: .*\(in skeleton\/README\.md\.jinja:3\)\n$/);
+    assert.deepEqual(await fs.readdir(cwd), []);
+  });
+
+  it('exits 3 for an unsafe output path and writes nothing', async () => {
+    const result = await preview(['--template-dir', path.join(FIXTURES, 'unsafe'), '--set', 'fileName=../evil', '--out', 'out'], cwd);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /unsafe output path: "\.\.\/evil\.txt" has a "\.\." segment \(in skeleton\/\{\{ fileName \}\}\.txt\)/);
     assert.deepEqual(await fs.readdir(cwd), []);
   });
 

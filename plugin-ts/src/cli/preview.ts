@@ -51,6 +51,11 @@ const processIo: CliIo = {
 
 class UsageError extends Error {}
 
+/** An error's message without the "svcgen: " prefix the engine adds for task logs. */
+function messageOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/^svcgen: /, '');
+}
+
 /** Parses `--set` values like helm: a YAML scalar (boolean, number, null) or else the text itself. */
 export function parseSetValue(text: string): unknown {
   if (text === '') return '';
@@ -180,7 +185,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     try {
       setDir = await engine.resolveTemplateSet(options.templateName ?? DEFAULT_TEMPLATE_SET);
     } catch (err) {
-      io.stderr(`svcgen-preview: ${(err as Error).message}\n`);
+      io.stderr(`svcgen-preview: ${messageOf(err)}\n`);
       return EXIT.usage;
     }
   }
@@ -216,7 +221,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       io.stderr(`svcgen-preview: ${err.message}\n`);
       return err.kind === 'validation' ? EXIT.invalidValues : EXIT.failure;
     }
-    io.stderr(`svcgen-preview: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`svcgen-preview: ${messageOf(err)}\n`);
     return EXIT.failure;
   }
 }

@@ -21,14 +21,14 @@ pub(crate) fn validate(
     input: &Json,
 ) -> Result<Values, Error> {
     let Some(input) = input.as_object() else {
-        return Err(Error::validation(vec![problem(
-            "values",
-            "not_an_object",
-            format!(
+        let message = match input {
+            Json::Null => "values: are missing; expected an object of parameter values".to_string(),
+            other => format!(
                 "values: must be an object of parameter values, got {}",
-                json_kind(input)
+                json_kind(other)
             ),
-        )]));
+        };
+        return Err(Error::validation(vec![problem("values", "not_an_object", message)]));
     };
 
     let mut problems = Vec::new();
