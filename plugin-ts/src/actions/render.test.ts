@@ -133,7 +133,10 @@ describe('svcgen:render', () => {
     for (const values of [['user-service'], 'user-service', null, undefined]) {
       const { ctx } = context(workspace, { templateSet: 'tiny', values });
       const err = await rejectsWith(action.handler(ctx), 'InputError');
-      assert.match(err.message, /values: must be an object of parameter values/);
+      const expected = values == null ? /values: are missing; expected an object/ : /values: must be an object of parameter values/;
+      assert.match(err.message, expected);
+      // The problems are listed once, not repeated through the error's cause.
+      assert.equal(err.message.split('- values:').length, 2);
     }
     assert.deepEqual(await fs.readdir(workspace), []);
   });

@@ -90,7 +90,8 @@ export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}
         output = await engine.render(setDir, ctx.input.values);
       } catch (err) {
         if (isSvcgenError(err) && err.kind === 'validation') {
-          throw new InputError(`svcgen: template set "${setName}": ${err.message}`, err);
+          // No cause: InputError would append the same problems to the message a second time.
+          throw new InputError(`svcgen: template set "${setName}": ${err.message}`);
         }
         throw err;
       }
