@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` (set up, then generate a sample service) and `make test`.
-.PHONY: setup wasm demo test bench clean
+.PHONY: setup wasm demo test bench backend clean
 
 NPM := npm --prefix plugin-ts --no-audit --no-fund
 SAMPLE_VALUES := examples/values/user-service.yaml
@@ -23,10 +23,14 @@ test: setup
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo test --workspace
 	$(NPM) test
+	bash tests/e2e/run.sh
 
 bench: setup
 	cargo bench -p svcgen --bench render
 	node tests/bench/render-wasm.js
+
+backend: setup
+	bash examples/backend/start.sh
 
 clean:
 	cargo clean

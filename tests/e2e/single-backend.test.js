@@ -1,0 +1,287 @@
+'use strict';
+/*
+ * One real Backstage backend (examples/backend, SQLite in memory) driven only through its HTTP API:
+ * catalog registration, the action list, a task from the story's values with its event stream and
+ * the pushed repository, invalid values, faults, and the dry-run of the real template.
+ */
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { after, before, test } = require('node:test');
+const { Backend } = require('./lib/backend');
+const { GitHost, commits, readTree } = require('./lib/git');
+const H = require('./lib/harness');
+const { checkProposals, deletedPaths, proposals, withoutDeleted } = require('./lib/expect');
+const { diffListing, diffTrees, fromDirectoryContents, preview } = require('./lib/preview');
+const api = require('./lib/scaffolder');
+const { REAL_LOCATION, REAL_TEMPLATE, TEST_PUBLISH_ACTION, writeTestTemplates } = require('./lib/templates');
+const { repoOf, storyValues } = require('./lib/values');
+
+H.installGuards(8 * 60_000);
+
+const TOKEN = `e2e-${require('node:crypto').randomBytes(12).toString('hex')}`;
+const E2E_TEMPLATE = 'template:default/microservice-e2e';
+const BAD_INPUTS_TEMPLATE = 'template:default/svcgen-e2e-bad-inputs';
+const T = { timeout: 120_000 };
+
+let work;
+let gitHost;
+let backend;
+let templates;
+let story;
+let storyPreview;
+
+before(async () => {
+  work = H.tempDir('single');
+  gitHost = await new GitHost(path.join(work, 'git')).start();
+  templates = writeTestTemplates(work);
+  story = storyValues();
+  backend = new Backend({
+    name: 'sqlite',
+    workDir: work,
+    token: TOKEN,
+    config: {
+      backend: { workingDirectory: path.join(work, 'scaffolder-workspaces') },
+      catalog: { locations: templates.locations },
+      integrations: gitHost.integrationConfig,
+      e2eTestOnly: { localGit: { rootDir: gitHost.root, webBaseUrl: gitHost.baseUrl } },
+    },
+  });
+  fs.mkdirSync(path.join(work, 'scaffolder-workspaces'));
+  await backend.start();
+  const ready = await backend.waitReady();
+  H.record('coldStart.sqlite', ready);
+  await backend.waitReady({ templateRef: E2E_TEMPLATE });
+  await backend.waitReady({ templateRef: BAD_INPUTS_TEMPLATE });
+  storyPreview = await preview(story, work, 'story');
+}, { timeout: 180_000 });
+
+after(async () => {
+  H.writeMeasurements(`single-backend-node${process.versions.node.split('.')[0]}`);
+  await H.cleanupAll();
+});
+
+test('the template is a Template entity in the catalog, registered through its Location file', T, async () => {
+  const template = await api.getEntity(backend, 'template', 'default', 'microservice');
+  assert.ok(template, 'template:default/microservice is in the catalog');
+  assert.equal(template.kind, 'Template');
+  assert.equal(template.apiVersion, 'scaffolder.backstage.io/v1beta3');
+  assert.equal(template.metadata.annotations['backstage.io/managed-by-origin-location'], `file:${REAL_LOCATION}`);
+  assert.equal(template.metadata.annotations['backstage.io/managed-by-location'], `file:${REAL_TEMPLATE}`);
+  assert.deepEqual(template.spec, templates.real.spec, 'the catalog serves the template file unchanged');
+  const location = await api.getEntity(backend, 'location', 'default', 'svcgen-templates');
+  assert.ok(location, 'the Location entity of templates/location.yaml is in the catalog');
+});
+
+test('svcgen:render is listed by GET /v2/actions with its input schema and examples', T, async () => {
+  const actions = await api.listActions(backend);
+  const ids = actions.map(a => a.id);
+  for (const id of ['svcgen:render', 'publish:github', 'publish:gitlab', 'catalog:register']) {
+    assert.ok(ids.includes(id), `${id} is installed (got ${ids.length} actions)`);
+  }
+  const render = actions.find(a => a.id === 'svcgen:render');
+  const input = render.schema.input;
+  assert.equal(input.type, 'object');
+  assert.deepEqual(Object.keys(input.properties).sort(), ['targetPath', 'templateSet', 'values']);
+  assert.deepEqual(input.required, ['values']);
+  assert.equal(input.properties.values.type, 'object');
+  for (const [name, prop] of Object.entries(input.properties)) {
+    assert.ok(prop.description && prop.description.length > 10, `input ${name} has a description`);
+  }
+  assert.deepEqual(Object.keys(render.schema.output.properties).sort(), ['derived', 'files', 'templateSet', 'templateVersion']);
+  assert.ok(render.examples.length >= 2, 'has examples');
+  for (const example of render.examples) {
+    assert.ok(example.description, 'each example has a description');
+    assert.match(example.example, /action: svcgen:render/);
+  }
+});
+
+test("a task with the story's values: task id, progress in the event stream, completed, output, pushed tree = preview", T, async () => {
+  const created = await api.createTask(backend, E2E_TEMPLATE, story);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const taskId = created.body.id;
+  assert.match(taskId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
+  // What the task page of the UI reads, and a fast poll of the status for the latency figure.
+  const [stream, polled] = await Promise.all([
+    api.readEventStream(backend, taskId),
+    api.pollUntilFinished(backend, taskId, { intervalMs: 20 }),
+  ]);
+  const latency = polled.seenAt - created.postedAt;
+  H.record('singleTask.sqlite.postToCompletedMs', latency);
+
+  const events = stream.map(e => e.data);
+  const completion = events.find(e => e.type === 'completion');
+  assert.ok(completion, `the event stream ends with a completion event:\n${api.formatEvents(events)}`);
+  assert.equal(polled.task.status, 'completed', api.formatEvents(events));
+  assert.equal(completion.body.status ?? 'completed', 'completed');
+  assert.equal(completion.body.error, undefined);
+
+  const renderLogs = events.filter(e => e.type === 'log' && e.body.stepId === 'render').map(e => e.body.message);
+  const n = storyPreview.printed.files.length;
+  for (const line of [/svcgen: validated values for microservice@\d+\.\d+\.\d+/, new RegExp(`svcgen: planned ${n} files`), new RegExp(`svcgen: wrote ${n} files \\(.+\\) to \\./ in \\d+ ms`)]) {
+    assert.ok(renderLogs.some(m => line.test(m)), `render step logged ${line}:\n${renderLogs.join('\n')}`);
+  }
+  const stepStatus = (stepId, status) => events.some(e => e.type === 'log' && e.body.stepId === stepId && e.body.status === status);
+  for (const step of ['render', 'publish-github', 'register']) {
+    assert.ok(stepStatus(step, 'completed'), `step ${step} completed:\n${api.formatEvents(events)}`);
+  }
+  assert.ok(stepStatus('publish-gitlab', 'skipped'), 'publish-gitlab was skipped (ciProvider github)');
+
+  // The template's output: links (repository, catalog entity) and text.
+  const { owner, repo } = repoOf(story);
+  const output = completion.body.output;
+  assert.ok(output, 'the completion event carries the template output');
+  const links = JSON.stringify(output.links);
+  assert.ok(output.links.some(l => l.url === `${gitHost.baseUrl}/${owner}/${repo}`), `a link to the repository: ${links}`);
+  assert.ok(output.links.some(l => l.entityRef === `component:default/${story.serviceName}`), `a link to the component: ${links}`);
+  assert.ok(output.links.every(l => l.url || l.entityRef), `no empty link: ${links}`);
+  const text = output.text.map(t => t.content).join('\n');
+  assert.ok(text.includes(story.serviceName) && new RegExp(`\\b${n} files`).test(text), `text names the service and ${n} files: ${text}`);
+
+  // The pushed repository equals the preview, byte for byte, executable bits included, less
+  // what the template's own fs:delete steps remove (files proposed to another repository).
+  const bare = gitHost.bareRepo(owner, repo);
+  assert.equal(commits(bare).length, 1, 'one commit on main');
+  const pushed = readTree(bare);
+  const expectedService = withoutDeleted(storyPreview.tree, templates.copy);
+  assert.deepEqual(diffTrees(expectedService, pushed), []);
+  const printed = storyPreview.printed.files.filter(f => expectedService.has(f.path));
+  assert.deepEqual(diffListing(printed, pushed), []);
+  // Pull requests (the GitOps change) carry the rest: together nothing rendered is lost.
+  assert.deepEqual(checkProposals(events, templates.copy, storyPreview.tree), []);
+  const proposed = proposals(events).map(p => p.source.replace(/^\.\//, ''));
+  for (const d of deletedPaths(templates.copy)) assert.ok(proposed.includes(d), `${d} was proposed before it was deleted`);
+  H.record('singleTask.files', {
+    rendered: storyPreview.tree.size,
+    pushed: pushed.size,
+    proposed: storyPreview.tree.size - expectedService.size,
+    pushedBytes: [...pushed.values()].reduce((s, f) => s + f.bytes.length, 0),
+  });
+
+  // catalog:register registered the pushed catalog-info.yaml: the component shows up.
+  const component = await H.waitFor(
+    `component:default/${story.serviceName} in the catalog`,
+    () => api.getEntity(backend, 'component', 'default', story.serviceName),
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  assert.equal(component.spec.owner, story.owner);
+  assert.equal(component.metadata.annotations['backstage.io/source-template'], 'template:default/microservice');
+});
+
+test('the form schema still guards the API: a value breaking it is refused with 400 before any task', T, async () => {
+  const res = await api.createTask(backend, E2E_TEMPLATE, { ...story, serviceName: 'User_Service', repoUrl: 'github.com?owner=acme&repo=form-refused' });
+  assert.equal(res.status, 400, JSON.stringify(res.body));
+  assert.ok(res.body.errors.some(e => e.property === 'instance.serviceName'), JSON.stringify(res.body.errors));
+  assert.equal(fs.existsSync(gitHost.bareRepo('acme', 'form-refused')), false);
+});
+
+test('invalid values that pass the form reach svcgen:render: the task fails listing every problem, nothing is pushed', T, async () => {
+  // Advanced options sent straight to the API while the form switch is off: the form's JSON
+  // Schema only checks them when configureAdvanced is true; svcgen:render checks them always.
+  const values = {
+    ...story,
+    serviceName: 'invalid-values',
+    repoUrl: 'github.com?owner=acme&repo=invalid-values',
+    configureAdvanced: false,
+    redisCache: 'yes',
+    messageQueue: 'kafka',
+    scheduledJobs: true,
+    authentication: 'basic',
+  };
+  const created = await api.createTask(backend, E2E_TEMPLATE, values);
+  assert.equal(created.status, 201, `the scaffolder accepts them: ${JSON.stringify(created.body)}`);
+  const { events, completion } = await api.waitForCompletion(backend, created.body.id);
+  const task = await api.getTask(backend, created.body.id);
+  assert.equal(task.status, 'failed', api.formatEvents(events));
+  const message = completion.body.error?.message ?? '';
+  H.record('invalidValues.message', message);
+  assert.match(message, /^svcgen: template set "microservice": /);
+  for (const field of ['redisCache', 'messageQueue', 'schedule', 'authentication']) {
+    assert.match(message, new RegExp(`\\b${field}\\b`), `the error names ${field}: ${message}`);
+  }
+  const renderLog = events.filter(e => e.type === 'log' && e.body.stepId === 'render').map(e => e.body.message).join('\n');
+  for (const field of ['redisCache', 'messageQueue', 'schedule', 'authentication']) {
+    assert.match(renderLog, new RegExp(`\\b${field}\\b`), `the step log names ${field}`);
+  }
+  assert.ok(!events.some(e => e.body.stepId === 'publish-github' && e.body.status === 'processing'), 'publish never started');
+  assert.equal(fs.existsSync(gitHost.bareRepo('acme', 'invalid-values')), false, 'nothing pushed');
+});
+
+for (const [kase, expected] of [
+  ['missing-template-set', /svcgen: unknown template set "no-such-set"; available: .*microservice/],
+  ['values-not-an-object', /values/],
+  ['values-a-list', /values/],
+]) {
+  test(`fault: ${kase} fails the task with a clear message and pushes nothing`, T, async () => {
+    const repo = `fault-${kase}`;
+    const created = await api.createTask(backend, BAD_INPUTS_TEMPLATE, {
+      case: kase,
+      serviceName: 'fault-service',
+      repoUrl: `github.com?owner=acme&repo=${repo}`,
+      tags: ['a', 'b'],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { events, completion } = await api.waitForCompletion(backend, created.body.id);
+    const task = await api.getTask(backend, created.body.id);
+    assert.equal(task.status, 'failed', api.formatEvents(events));
+    const message = completion.body.error?.message ?? '';
+    assert.match(message, expected);
+    if (kase !== 'missing-template-set') assert.match(message, /object/, message);
+    H.record(`fault.${kase}`, message);
+    assert.ok(!events.some(e => e.body.stepId === 'publish' && e.body.status === 'processing'), 'publish never started');
+    assert.equal(fs.existsSync(gitHost.bareRepo('acme', repo)), false, 'nothing pushed');
+  });
+}
+
+test('POST /v2/dry-run with the real template returns the generated files; publish and register are skipped', T, async () => {
+  // The template as the Template Editor gets it: the real entity from the catalog.
+  const template = await api.getEntity(backend, 'template', 'default', 'microservice');
+  for (const ciProvider of ['github', 'gitlab', undefined]) {
+    const values = ciProvider ? { ...story, ciProvider } : story;
+    const started = Date.now();
+    const { status, body } = await api.dryRun(backend, template, values);
+    const ms = Date.now() - started;
+    assert.equal(status, 200, JSON.stringify(body).slice(0, 2000));
+    const label = ciProvider ?? 'default';
+    H.record(`dryRun.${label}.ms`, ms);
+    const expected = ciProvider ? (await preview(values, work, `dry-run-${label}`)) : storyPreview;
+    const tree = fromDirectoryContents(body.directoryContents);
+    // The dry-run runs fs:delete too: the files the service repository would get.
+    assert.deepEqual(diffTrees(withoutDeleted(expected.tree, templates.real), tree, { actualName: 'dry-run' }), []);
+
+    const log = body.log.map(l => l.body.message ?? '').join('\n');
+    assert.match(log, /svcgen: wrote \d+ files .* \(dry run\)/);
+    const publish = ciProvider === 'gitlab' ? 'publish:gitlab' : 'publish:github';
+    if (ciProvider) {
+      assert.match(log, new RegExp(`Skipping because ${publish} does not support dry-run`), log);
+    }
+    if (ciProvider === 'github' && templates.real.spec.steps.some(s => s.action === 'publish:github:pull-request')) {
+      assert.match(log, /Performing dry run of creating pull request/, log);
+    }
+    assert.match(log, /Skipping because catalog:register does not support dry-run/, log);
+    assert.ok(body.output, 'the dry-run returns the template output');
+    assert.ok(Array.isArray(body.output.links) && Array.isArray(body.output.text));
+    assert.ok(body.output.text.some(t => t.content.includes(values.serviceName)), JSON.stringify(body.output.text));
+  }
+  // Nothing was pushed or registered by the dry-runs.
+  assert.equal(commits(gitHost.bareRepo('acme', story.serviceName)).length, 1);
+});
+
+test('dry-run with invalid values reports the validation problems', T, async () => {
+  const template = await api.getEntity(backend, 'template', 'default', 'microservice');
+  const { status, body } = await api.dryRun(backend, template, { ...story, configureAdvanced: false, scheduledJobs: true });
+  const text = JSON.stringify(body);
+  assert.ok(status === 200 || status === 400, `HTTP ${status}`);
+  assert.match(text, /svcgen: template set \\?"microservice\\?": .*schedule/);
+  if (status === 200) assert.deepEqual(body.directoryContents, [], 'no files from a failed render');
+});
+
+test('the test-only publish action exists only because the tests asked for it', T, async () => {
+  const actions = await api.listActions(backend);
+  const testOnly = actions.find(a => a.id === TEST_PUBLISH_ACTION);
+  assert.ok(testOnly, 'loaded with SVCGEN_E2E_TEST_ONLY_MODULES=1');
+  assert.match(testOnly.description, /TEST-ONLY/);
+  assert.match(backend.log(), /TEST-ONLY module loaded/);
+});
