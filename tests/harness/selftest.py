@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""The harness must be able to fail: each check is shown to fail on a broken input and pass on a good one.
+
+    python3 tests/harness/selftest.py            all self-tests
+    python3 tests/harness/selftest.py static     one group: static, build, run, conventions
+
+Static: selftest/static/good is a repository with one valid file of every kind: every static check must
+pass on it. Each folder of selftest/static/broken overlays one broken file on it: exactly the named checks
+must fail, every other one must still pass. Build: small projects whose README commands pass or fail. Run:
+selftest/fake_service.py, a CRUD service over REST, GraphQL and gRPC, correct or with one bug: exactly the
+named run checks must fail.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import harness  # noqa: E402
+
+STATIC = HERE / "selftest" / "static"
+FAKE = HERE / "selftest" / "fake_service.py"
+
+# broken case -> the static checks that must fail (all others must pass)
+STATIC_CASES = {
+    "yaml-broken": {"parse"},
+    "json-broken": {"parse"},
+    "k8s-wrong-type": {"kubernetes", "kustomize"},
+    "k8s-unknown-field": {"kubernetes", "kustomize"},
+    "k8s-unknown-kind": {"kubernetes"},
+    "kustomize-missing-resource": {"kustomize"},
+    "argocd-wrong-type": {"argocd"},
+    "workflow-unknown-needs": {"github-actions"},
+    "workflow-bad-expression": {"github-actions"},
+    "gitlab-unknown-key": {"gitlab-ci"},
+    "compose-undefined-dependency": {"docker-compose"},
+    "dockerfile-best-practice": {"dockerfile"},
+    "dockerfile-ignore-without-reason": {"dockerfile"},
+    "terraform-unformatted": {"terraform-fmt"},
+    "terraform-syntax": {"terraform-fmt", "terraform-hcl", "terraform-validate"},
+    "terraform-undeclared-reference": {"terraform-validate"},
+    "proto-undefined-type": {"protoc", "buf-lint"},
+    "proto-style": {"buf-lint"},
+    "graphql-unknown-type": {"graphql"},
+    "openapi-missing-info": {"openapi"},
+    "catalog-bad-name": {"backstage-catalog"},
+    "catalog-api-without-definition": {"backstage-catalog"},
+    "shell-unquoted": {"shellcheck"},
+}
+
+# (name, api, bug, options) -> the run checks that must fail (all others must pass)
+RUN_CASES = [
+    ("rest", "rest", None, {}, set()),
+    ("rest create answers 200", "rest", "create-200", {}, {"crud-create"}),
+    ("rest returns other data", "rest", "wrong-field", {}, {"crud-create"}),
+    ("rest list omits items", "rest", "list-missing", {}, {"crud-list"}),
+    ("rest update ignored", "rest", "update-ignored", {}, {"crud-update"}),
+    ("rest delete keeps item", "rest", "delete-noop", {}, {"crud-delete"}),
+    ("rest accepts invalid payload", "rest", "accept-invalid", {}, {"errors"}),
+    ("rest unknown id answers 500", "rest", "unknown-500", {}, {"crud-delete", "errors"}),
+    ("rest errors without message", "rest", "empty-error", {}, {"errors"}),
+    ("rest not ready", "rest", "not-ready", {}, {"ready"}),
+    ("rest exports no span", "rest", "no-trace", {}, {"trace"}),
+    ("rest drops in-flight request", "rest", "sigterm-drop", {}, {"sigterm"}),
+    ("rest exits 1 on SIGTERM", "rest", "sigterm-exit-1", {}, {"sigterm"}),
+    ("rest ignores SIGTERM", "rest", "sigterm-hang", {}, {"sigterm"}),
+    ("rest with jwt", "rest", None, {"auth": "jwt"}, set()),
+    ("rest with jwt, token not checked", "rest", "auth-ignored", {"auth": "jwt"}, {"errors"}),
+    ("grpc with oauth2", "grpc", None, {"auth": "oauth2"}, set()),
+    ("graphql with oauth2, token not checked", "graphql", "auth-ignored", {"auth": "oauth2"}, {"errors"}),
+    ("graphql", "graphql", None, {}, set()),
+    ("graphql returns other data", "graphql", "wrong-field", {}, {"crud-create"}),
+    ("graphql accepts invalid input", "graphql", "accept-invalid", {}, {"errors"}),
+    ("graphql drops in-flight request", "graphql", "sigterm-drop", {}, {"sigterm"}),
+    ("grpc", "grpc", None, {}, set()),
+    ("grpc unknown id answers OK", "grpc", "notfound-ok", {}, {"crud-delete", "errors"}),
+    ("grpc accepts invalid payload", "grpc", "accept-invalid", {}, {"errors"}),
+    ("grpc exports no span", "grpc", "no-trace", {}, {"trace"}),
+    ("no smoke-test.yaml (placeholder)", "rest", None, {"contract": False}, set()),
+    ("service exits at start", "rest", None, {"start": "false"}, {"start"}),
+    ("Run section set-up sees the environment", "rest", None,
+     {"setup": ['test -n "$PORT" && test -n "$OTEL_SERVICE_NAME"']}, set()),
+    ("Run section set-up fails", "rest", None, {"setup": ["echo migrating", "exit 3", "echo never"]},
+     {"set up: exit 3"}),
+]
+
+
+class Results:
+    def __init__(self) -> None:
+        self.passed, self.failed = 0, []
+
+    def expect(self, label: str, ok: bool, why: str = "") -> None:
+        if ok:
+            self.passed += 1
+            print(f"  ok    {label}", flush=True)
+        else:
+            self.failed.append(label)
+            print(f"  FAIL  {label}\n        {why.replace(chr(10), chr(10) + '        ')}", flush=True)
+
+
+def failing(checks) -> set[str]:
+    return {c.name for c in checks if c.status == "fail"}
+
+
+def describe(checks) -> str:
+    return "\n".join(f"{c.status:5} {c.name}: {c.detail[:400]}" for c in checks if c.status != "pass")
+
+
+# --------------------------------------------------------------------------- static
+
+STATIC_CONFIG = {"kubernetes_version": "1.32.0", "crd_groups": []}
+
+
+def _static_case(case: str):
+    """The good repository with one broken case laid over it, statically checked."""
+    from static_checks import run_static
+
+    with tempfile.TemporaryDirectory(prefix="svcgen-selftest-") as tmp:
+        repo = Path(tmp) / "repo"
+        shutil.copytree(STATIC / "good", repo, symlinks=True)
+        shutil.copytree(STATIC / "broken" / case, repo, dirs_exist_ok=True)
+        return run_static(repo, STATIC_CONFIG)
+
+
+def selftest_static(results: Results) -> None:
+    from static_checks import CHECK_NAMES, run_static
+
+    print("static: the good repository passes every check", flush=True)
+    checks = run_static(STATIC / "good", STATIC_CONFIG)
+    not_passing = [c for c in checks if c.status != "pass"]
+    results.expect("good repository: all static checks pass (none n/a)", not not_passing, describe(not_passing))
+    assert [c.name for c in checks] == CHECK_NAMES
+    print("static: each broken file fails exactly its checks", flush=True)
+    covered = set()
+    with concurrent.futures.ProcessPoolExecutor(os.cpu_count() or 1) as pool:
+        outcomes = pool.map(_static_case, STATIC_CASES)
+        for (case, expected), checks in zip(STATIC_CASES.items(), outcomes):
+            got = failing(checks)
+            others = [c for c in checks if c.name not in expected and c.status != "pass"]
+            covered |= got
+            results.expect(f"{case}: fails {', '.join(sorted(expected))}", got == expected and not others,
+                           f"failing: {sorted(got)}\n{describe(checks)}")
+    untested = set(CHECK_NAMES) - covered
+    results.expect("every static check is shown failing by some broken case", not untested,
+                   f"never failed: {sorted(untested)}")
+
+
+# --------------------------------------------------------------------------- build
+
+def _project(root: Path, readme: str, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True)
+    (root / "README.md").write_text(textwrap.dedent(readme))
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(textwrap.dedent(text))
+    return root
+
+
+BUILD_README = """\
+    # demo
+
+    ## Set up
+
+    ```sh
+    python3 -m venv .venv && . .venv/bin/activate
+    ```
+
+    ## Run it locally
+
+    ```sh
+    python -c "print('setup in the run section')"
+    python -m http.server "$PORT"     # the start command: not run by the build tier
+    ```
+
+    ## Deploy
+
+    ```sh
+    kubectl apply -k k8s/overlays/dev   # documentation only: never run
+    ```
+
+    ## Test
+
+    ```sh
+    python -m unittest discover -s tests -v
+    ```
+    """
+
+
+def selftest_build(results: Results) -> None:
+    from build_checks import run_build
+
+    print("build: the README's commands run in one shell, each a check", flush=True)
+    test_ok = "import unittest\n\nclass T(unittest.TestCase):\n    def test_ok(self):\n        self.assertTrue(True)\n"
+    with tempfile.TemporaryDirectory(prefix="svcgen-selftest-") as tmp:
+        good = _project(Path(tmp) / "good", BUILD_README, {"tests/test_demo.py": test_ok})
+        checks = run_build(good)
+        names = [c.name for c in checks]
+        results.expect("passing project: set-up and tests pass; Run and Deploy sections not run",
+                       names == ["python3 -m venv .venv && . .venv/bin/activate",
+                                 "python -m unittest discover -s tests -v"] and not failing(checks),
+                       f"{names}\n{describe(checks)}")
+        bad = _project(Path(tmp) / "bad", BUILD_README, {"tests/test_demo.py": test_ok.replace("True)", "False)")})
+        checks = run_build(bad)
+        results.expect("failing unit test: the test command fails",
+                       failing(checks) == {"python -m unittest discover -s tests -v"}, describe(checks))
+        broken = _project(Path(tmp) / "broken", BUILD_README.replace("python3 -m venv", "python3 -m no_such_module"),
+                          {"tests/test_demo.py": test_ok})
+        checks = run_build(broken)
+        statuses = [c.status for c in checks]
+        results.expect("failing set-up command: it fails, later commands are skipped",
+                       statuses == ["fail", "skip"], describe(checks))
+        empty = _project(Path(tmp) / "empty", "# demo\n\nNothing documented.\n", {})
+        checks = run_build(empty)
+        results.expect("README without commands: fails", failing(checks) == {"commands"}, describe(checks))
+
+
+# --------------------------------------------------------------------------- run
+
+CONTRACT = """\
+    version: 1
+    grace_period_seconds: 4
+    startup_seconds: 60
+    ready_seconds: 3
+    tracing: otlp-http
+    crud:
+      api: {api}
+      resource: order
+      sample: {{customer: Ada, quantity: 2}}
+      update: {{quantity: 3}}
+      invalid: {{customer: "", quantity: 0}}
+    """
+
+
+def selftest_run(results: Results) -> None:
+    from run_checks import ALL_CHECKS, run_service
+    from services import BackingServices, OtlpReceiver
+
+    print("run: a fake CRUD service, correct or with one bug, over REST, GraphQL and gRPC", flush=True)
+    backing, otlp = BackingServices(), OtlpReceiver()
+    try:
+        with tempfile.TemporaryDirectory(prefix="svcgen-selftest-") as tmp:
+            for i, (label, api_type, bug, options, expected) in enumerate(RUN_CASES):
+                repo = Path(tmp) / f"case{i}"
+                start = options.get("start") or (
+                    f"{sys.executable} {FAKE} --api {api_type}" + (f" --bug {bug}" if bug else "")
+                    + (f" --auth {options['auth']}" if options.get("auth") else ""))
+                setup = "".join(f"{cmd}\n" for cmd in options.get("setup", []))
+                readme = f"# fake\n\n## Run\n\n```sh\n{setup}{start}\n```\n"
+                files = {}
+                if options.get("contract", True):
+                    contract = textwrap.dedent(CONTRACT.format(api=api_type))
+                    if options.get("auth") == "jwt":
+                        contract += "auth: {type: jwt-hs256, secret_env: JWT_SECRET}\n"
+                    elif options.get("auth") == "oauth2":
+                        contract += "auth: {type: oauth2, audience: orders, scopes: [orders.write]}\n"
+                    files["smoke-test.yaml"] = contract
+                if api_type == "grpc":
+                    files["proto/orders/v1/orders.proto"] = (HERE / "selftest" / "orders.proto").read_text()
+                _project(repo, readme, files)
+                values = {"serviceName": "fake", "apiType": api_type, "database": "none"}
+                t = time.monotonic()
+                checks = run_service(repo, values, f"selftest{i}", backing, otlp)
+                got = failing(checks)
+                names = {c.name for c in checks}
+                if not options.get("contract", True):
+                    na = {c.name for c in checks if c.status == "n/a"}
+                    ok = got == set() and na == {"crud-create", "crud-read", "crud-list", "crud-update",
+                                                 "crud-delete", "errors", "trace"}
+                elif expected == {"start"} or any(e.startswith("set up: ") for e in expected):
+                    ok = got == expected
+                else:
+                    ok = got == expected and set(ALL_CHECKS) <= names and all(
+                        c.status == "pass" for c in checks if c.name not in expected)
+                results.expect(f"{label}: " + (f"fails {', '.join(sorted(expected))}" if expected else
+                                               "every check passes" if options.get("contract", True) else
+                                               "CRUD and trace n/a, the rest passes")
+                               + f" ({time.monotonic() - t:.1f}s)", ok, f"failing: {sorted(got)}\n{describe(checks)}")
+    finally:
+        backing.stop()
+        otlp.stop()
+
+
+# --------------------------------------------------------------------------- conventions
+
+def selftest_conventions(results: Results) -> None:
+    import yaml
+
+    import harness_core
+    from common import Check
+    from project import read_commands
+
+    print("conventions: README parsing, matrix coverage, expectations", flush=True)
+    with tempfile.TemporaryDirectory(prefix="svcgen-selftest-") as tmp:
+        repo = _project(Path(tmp) / "r", """\
+            # x
+
+            ## Run it locally
+
+            ```sh
+            docker compose up -d db
+            $ npm install
+            npm start \\
+              --silent        # listens on $PORT
+            ```
+
+            ## Running the tests
+
+            ```bash
+            npm test
+            ```
+            """, {})
+        c = read_commands(repo)
+        results.expect("README: prompts, continuations, docker skipped, 'Running the tests' is a test section",
+                       c.start == "npm start --silent        # listens on $PORT" and c.run_setup == ["npm install"]
+                       and c.build == ["npm test"] and c.skipped == ["docker compose up -d db"], repr(c))
+    matrix = yaml.safe_load((HERE / "matrix.yaml").read_text())
+    manifest = yaml.safe_load((harness.ROOT / "templates" / matrix["template"] / "manifest.yaml").read_text())
+    sets = harness_core.expand_matrix(matrix)
+    results.expect("matrix.yaml covers the manifest", harness_core.matrix_checks(matrix, sets, manifest)[0].status
+                   == "pass", harness_core.matrix_checks(matrix, sets, manifest)[0].detail)
+    shrunk = dict(matrix, sets=[], ci=["python-rest-postgresql", "nodejs-grpc-none"])
+    check = harness_core.matrix_checks(shrunk, harness_core.expand_matrix(shrunk), manifest)[0]
+    results.expect("a matrix without the named sets fails coverage: messageQueue values, CI misses go",
+                   check.status == "fail" and "messageQueue: no value set uses sqs, sns" in check.detail
+                   and "the ci subset misses language go" in check.detail, check.detail)
+    checks = [Check("run", "crud-create", "n/a", 0, "no crud"), Check("run", "trace", "n/a", 0, "no tracing")]
+    harness_core.apply_expectations(checks, {"run": ["crud-create"]}, {})
+    results.expect("an expected check that is n/a fails; others stay n/a",
+                   [c.status for c in checks] == ["fail", "n/a"], describe(checks))
+    selftest_grpc_inflight(results)
+
+
+def selftest_grpc_inflight(results: Results) -> None:
+    """The raw HTTP/2 client behind crud.grpc.inflight_check completes a half-sent call against a live server."""
+    import subprocess
+
+    import api_clients as api
+    from services import free_port, wait_port
+
+    with tempfile.TemporaryDirectory(prefix="svcgen-selftest-") as tmp:
+        (Path(tmp) / "proto").mkdir()
+        shutil.copy(HERE / "selftest" / "orders.proto", Path(tmp) / "proto" / "orders.proto")
+        http_port, grpc_port = free_port(), free_port()
+        env = {"PATH": "/usr/bin:/bin", "PORT": str(http_port), "GRPC_PORT": str(grpc_port), "TMPDIR": tmp}
+        proc = subprocess.Popen([sys.executable, str(FAKE), "--api", "grpc"], env=env)
+        try:
+            wait_port(grpc_port, 30)
+            crud = {"api": "grpc", "resource": "order", "sample": {}}
+            client = api.GrpcClient(grpc_port, crud, {}, Path(tmp), Path(tmp))
+            call = client.inflight_request({"customer": "Ada", "quantity": 2})
+            call.begin()
+            time.sleep(0.3)
+            ok, what = call.complete()
+            results.expect("gRPC half-sent call (h2) completes once its message is sent", ok, what)
+            client.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def selftest_services(results: Results) -> None:
+    """The backing services the run tier starts really answer: PostgreSQL, moto (DynamoDB, SQS, SNS), Redis."""
+    import socket
+    import subprocess
+
+    import boto3
+
+    from services import BackingServices, OtlpReceiver
+
+    print("services: the run tier's backing services answer on loopback", flush=True)
+    backing = BackingServices()
+    try:
+        env = backing.postgres_env("selftest")
+        r = subprocess.run([str(backing.pg["bindir"] / "psql"), env["DATABASE_URL"], "-Atc", "select 40 + 2"],
+                           capture_output=True, text=True)
+        results.expect("PostgreSQL: DATABASE_URL answers a query", r.stdout.strip() == "42", r.stdout + r.stderr)
+        env = backing.aws_env()
+        extra = backing.create_aws_resources({"dynamodb_tables": [{"name": "orders", "key": "id"}]}, "q", "t")
+        kw = {"endpoint_url": env["AWS_ENDPOINT_URL"], "region_name": env["AWS_REGION"],
+              "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        ddb = boto3.client("dynamodb", **kw)
+        ddb.put_item(TableName="orders", Item={"id": {"S": "1"}})
+        got = ddb.get_item(TableName="orders", Key={"id": {"S": "1"}}).get("Item")
+        boto3.client("sqs", **kw).send_message(QueueUrl=extra["SQS_QUEUE_URL"], MessageBody="hi")
+        boto3.client("sns", **kw).publish(TopicArn=extra["SNS_TOPIC_ARN"], Message="hi")
+        results.expect("moto: DynamoDB table, SQS queue and SNS topic work", got == {"id": {"S": "1"}}, repr(got))
+        env = backing.redis_env()
+        with socket.create_connection(("127.0.0.1", backing.redis_port), timeout=5) as sock:
+            sock.sendall(b"PING\r\n")
+            reply = sock.recv(16)
+        results.expect("Redis: REDIS_URL answers PING", reply == b"+PONG\r\n", repr(reply))
+        otlp = OtlpReceiver()
+        import urllib.request
+
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+        from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
+        body = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(
+            spans=[Span(name="protobuf-span", trace_id=b"1" * 16, span_id=b"2" * 8)])])]).SerializeToString()
+        urllib.request.urlopen(urllib.request.Request(f"{otlp.endpoint}/v1/traces", data=body, method="POST",
+                               headers={"Content-Type": "application/x-protobuf"}), timeout=5).read()
+        results.expect("OTLP receiver: decodes an OTLP/HTTP protobuf export",
+                       [sp["name"] for sp in otlp.spans] == ["protobuf-span"], repr(otlp.spans))
+        otlp.stop()
+    finally:
+        backing.stop()
+
+
+GROUPS = {"conventions": selftest_conventions, "services": selftest_services, "static": selftest_static,
+          "build": selftest_build,
+          "run": selftest_run}
+
+
+def main(argv: list[str]) -> int:
+    harness._reexec_in_venv()
+    chosen = argv or list(GROUPS)
+    unknown = [g for g in chosen if g not in GROUPS]
+    if unknown:
+        print(f"selftest: unknown group(s) {unknown}; choose from {list(GROUPS)}")
+        return 2
+    results = Results()
+    t = time.monotonic()
+    for group in chosen:
+        GROUPS[group](results)
+    print(f"\n{time.monotonic() - t:.0f}s")
+    print(f"selftest: {results.passed} passed, {len(results.failed)} failed")
+    return 1 if results.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,630 @@
+"""Tier 1, static: every file kind the repository contains, through the validator made for it.
+
+Each check looks for its kind of file; when the repository has none it reports n/a, never pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+import tools
+from common import FAIL, NA, PASS, SKIP, Check, Timer, clip, repo_files, run
+
+TIER = "static"
+
+
+# --------------------------------------------------------------------------- YAML loading
+
+class _AnyTagLoader(yaml.SafeLoader):
+    """SafeLoader that keeps unknown tags (GitLab's !reference, CloudFormation's !Ref) as plain data."""
+
+
+def _construct_any(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node):
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node)
+
+
+_AnyTagLoader.add_multi_constructor("!", _construct_any)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+K8S_EXCLUDED_GROUPS = ("backstage.io", "argoproj.io", "kustomize.config.k8s.io")
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+class Repo:
+    """A generated repository, its files and their parsed YAML documents (parsed once)."""
+
+    def __init__(self, root: Path, config: dict):
+        self.root = root
+        self.config = config
+        self.files = repo_files(root)
+        self.tmp = Path(tempfile.mkdtemp(prefix="svcgen-static-"))
+        self._docs: dict[Path, list | None] = {}
+        self.node_results: dict | None = None
+
+    def with_suffix(self, *suffixes: str) -> list[Path]:
+        return [f for f in self.files if f.name.endswith(suffixes)]
+
+    def docs(self, rel: Path) -> list:
+        """YAML documents of a file; [] when it does not parse (the parse check reports that)."""
+        if rel not in self._docs:
+            try:
+                self._docs[rel] = [d for d in yaml.load_all((self.root / rel).read_text(), Loader=_AnyTagLoader)
+                                   if d is not None]
+            except (yaml.YAMLError, UnicodeDecodeError):
+                self._docs[rel] = None
+        return self._docs[rel] or []
+
+    def yaml_files(self) -> list[Path]:
+        return self.with_suffix(*YAML_SUFFIXES)
+
+    def json_twin(self, rel: Path) -> str:
+        """A JSON file holding the YAML documents of rel, for the Node.js validators."""
+        twin = self.tmp / (str(rel).replace("/", "__") + ".json")
+        twin.write_text(json.dumps(self.docs(rel), default=str))
+        return f"{twin}={rel}"
+
+
+def _kind_of(doc) -> tuple[str, str] | None:
+    if isinstance(doc, dict) and isinstance(doc.get("apiVersion"), str) and isinstance(doc.get("kind"), str):
+        return doc["apiVersion"], doc["kind"]
+    return None
+
+
+def _group(api_version: str) -> str:
+    return api_version.split("/")[0] if "/" in api_version else ""
+
+
+def _is_excluded_group(api_version: str) -> bool:
+    g = _group(api_version)
+    return any(g == x or g.endswith("." + x) for x in K8S_EXCLUDED_GROUPS)
+
+
+def _check(name: str, fn: Callable[[Repo], tuple[str, str, list[str]]]):
+    def runner(repo: Repo) -> Check:
+        t = Timer()
+        try:
+            status, detail, files = fn(repo)
+        except Exception as e:  # noqa: BLE001 (a crashing check is a failing check, with its reason)
+            status, detail, files = FAIL, f"the check itself crashed: {type(e).__name__}: {e}", []
+        return Check(TIER, name, status, t.seconds, clip(detail, 3000), [str(f) for f in files])
+
+    runner.check_name = name
+    return runner
+
+
+def _summarise(failures: list[str], files: list, what: str, notes: list[str] | None = None) -> tuple[str, str, list]:
+    notes = notes or []
+    if failures:
+        return FAIL, "\n".join(failures + notes), files
+    return PASS, "; ".join([f"{len(files)} {what}"] + notes), files
+
+
+# --------------------------------------------------------------------------- the checks
+
+def check_parse(repo: Repo):
+    files = repo.with_suffix(*YAML_SUFFIXES, ".json", ".toml")
+    if not files:
+        return NA, "no YAML, JSON or TOML files", []
+    failures = []
+    for rel in files:
+        text = (repo.root / rel).read_text(errors="replace")
+        try:
+            if rel.name.endswith(".json"):
+                json.loads(text)
+            elif rel.name.endswith(".toml"):
+                tomllib.loads(text)
+            else:
+                list(yaml.load_all(text, Loader=_AnyTagLoader))
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{rel}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    return _summarise(failures, files, "files parse")
+
+
+def _kustomize_patch_files(repo: Repo) -> set[Path]:
+    """Files used as patches by a kustomization: partial objects, validated only once built."""
+    patches = set()
+    for rel in repo.files:
+        if rel.name not in KUSTOMIZATION_NAMES:
+            continue
+        for doc in repo.docs(rel):
+            entries = list(doc.get("patchesStrategicMerge") or [])
+            for p in (doc.get("patches") or []) + (doc.get("patchesJson6902") or []):
+                if isinstance(p, dict) and isinstance(p.get("path"), str):
+                    entries.append(p["path"])
+            for e in entries:
+                if isinstance(e, str) and "\n" not in e:
+                    patches.add(Path(os.path.normpath(rel.parent / e)))
+    return patches
+
+
+def _k8s_files(repo: Repo) -> list[Path]:
+    skip = _kustomize_patch_files(repo)
+    found = []
+    for rel in repo.yaml_files():
+        if rel.name in KUSTOMIZATION_NAMES or rel in skip or str(rel).startswith(".github/"):
+            continue
+        kinds = [_kind_of(d) for d in repo.docs(rel)]
+        if any(k and not _is_excluded_group(k[0]) and isinstance(d.get("metadata"), dict)
+               for k, d in zip(kinds, repo.docs(rel))):
+            found.append(rel)
+    return found
+
+
+def _kubernetes_validate(repo: Repo, docs: list[tuple[str, object]]) -> tuple[list[str], list[str]]:
+    """(errors, notes) of kubernetes-validate (strict) on (label, document) pairs, run in this process.
+
+    Unknown kinds fail (a typo such as HorizontalPodAutoscalr), unless their API group is listed in
+    matrix.yaml crd_groups: then they are noted as not validated.
+    """
+    import kubernetes_validate as kv
+
+    version = str(repo.config.get("kubernetes_version", "1.32.0"))
+    allowed = tuple(repo.config.get("crd_groups") or [])
+    errors, notes = [], []
+    for label, doc in docs:
+        if not _kind_of(doc):
+            continue
+        name = f"{doc['kind']}/{(doc.get('metadata') or {}).get('name', '?')}"
+        try:
+            kv.validate(doc, version, strict=True)
+        except kv.ValidationError as e:
+            path = ".".join(str(p) for p in e.path)
+            errors.append(f"{label}: {name}: {path}: {e.message}")
+        except (kv.SchemaNotFoundError, kv.InvalidSchemaError) as e:
+            if allowed and _group(doc["apiVersion"]).endswith(allowed):
+                notes.append(f"{label}: {name} not validated (custom resource of an allowed CRD group)")
+            else:
+                errors.append(f"{label}: {e.message} (a typo, or a CRD group to list in matrix.yaml crd_groups)")
+        except Exception as e:  # noqa: BLE001
+            errors.append(f"{label}: {name} could not be validated: {e}")
+    return errors, notes
+
+
+def check_kubernetes(repo: Repo):
+    files = _k8s_files(repo)
+    if not files:
+        return NA, "no Kubernetes manifests", []
+    docs = [(str(f), d) for f in files for d in repo.docs(f)
+            if (k := _kind_of(d)) and not _is_excluded_group(k[0])]
+    errors, notes = _kubernetes_validate(repo, docs)
+    return _summarise(errors, files, f"manifest files, {len(docs)} resources valid (strict, "
+                                     f"Kubernetes {repo.config.get('kubernetes_version', '1.32.0')})", notes)
+
+
+def check_kustomize(repo: Repo):
+    dirs = sorted({rel.parent for rel in repo.files if rel.name in KUSTOMIZATION_NAMES})
+    if not dirs:
+        return NA, "no kustomization", []
+    failures, notes = [], []
+    for d in dirs:
+        built = run([tools.bin_path("kubectl"), "kustomize", str(d)], cwd=repo.root, timeout=120)
+        if not built.ok:
+            failures.append(f"{d}: kubectl kustomize failed: {clip(built.output, 800)}")
+            continue
+        try:
+            docs = [(f"{d} (built)", doc) for doc in yaml.safe_load_all(built.output) if doc]
+        except yaml.YAMLError as e:
+            failures.append(f"{d}: kustomize output does not parse: {e}")
+            continue
+        errors, n = _kubernetes_validate(repo, docs)
+        failures += errors
+        notes += n
+    return _summarise(failures, dirs, "kustomizations build and validate", notes)
+
+
+def _jsonschema(repo: Repo, schema: str, files: list[Path]) -> str | None:
+    """check-jsonschema --builtin-schema SCHEMA, in this process; None when valid, else its report."""
+    from check_jsonschema.cli.main_command import main as check_jsonschema
+    from click.testing import CliRunner
+
+    r = CliRunner().invoke(check_jsonschema, ["--builtin-schema", schema, *(str(repo.root / f) for f in files)])
+    if r.exit_code == 0:
+        return None
+    return (r.output or str(r.exception)).replace(str(repo.root) + "/", "")
+
+
+def _docs_of_group(repo: Repo, group: str) -> list[Path]:
+    return [rel for rel in repo.yaml_files()
+            if any((k := _kind_of(d)) and _group(k[0]).endswith(group) for d in repo.docs(rel))]
+
+
+def _argocd_files(repo: Repo) -> list[Path]:
+    return _docs_of_group(repo, "argoproj.io")
+
+
+def _graphql_files(repo: Repo) -> list[Path]:
+    return repo.with_suffix(".graphql", ".graphqls", ".gql")
+
+
+def _catalog_files(repo: Repo) -> list[Path]:
+    return [rel for rel in repo.yaml_files()
+            if any((k := _kind_of(d)) and _group(k[0]) == "backstage.io" for d in repo.docs(rel))]
+
+
+def _node(repo: Repo, command: str) -> list[str]:
+    """Failures js/validate.mjs reports for one kind; one Node.js run covers all kinds of a repository."""
+    if repo.node_results is None:
+        spec = {"argocd": [repo.json_twin(f) for f in _argocd_files(repo)],
+                "graphql": [str(f) for f in _graphql_files(repo)],
+                "catalog": [repo.json_twin(f) for f in _catalog_files(repo)]}
+        (repo.tmp / "node-spec.json").write_text(json.dumps(spec))
+        r = run(["node", str(tools.ensure_node_tools()), "batch", str(repo.tmp / "node-spec.json")],
+                cwd=repo.root, timeout=120)
+        try:
+            repo.node_results = json.loads(r.output.splitlines()[-1])
+        except (ValueError, IndexError):
+            repo.node_results = {"error": f"validator did not answer: {clip(r.output, 800)}"}
+    if "error" in repo.node_results:
+        return [repo.node_results["error"]]
+    return [f"{x['file']}: {e}" for x in repo.node_results[command] for e in x["errors"]]
+
+
+def check_argocd(repo: Repo):
+    files = _argocd_files(repo)
+    if not files:
+        return NA, "no ArgoCD resources", []
+    return _summarise(_node(repo, "argocd"), files, "ArgoCD files valid (@kubernetes-models/argo-cd)",
+                      ["extra keys are not detected by this schema"])
+
+
+def check_github_actions(repo: Repo):
+    workflows = [f for f in repo.yaml_files() if str(f.parent) == ".github/workflows"]
+    actions = [f for f in repo.yaml_files() if str(f).startswith(".github/actions/") and f.stem == "action"]
+    if not workflows and not actions:
+        return NA, "no GitHub workflows", []
+    failures = []
+    env = {"PATH": f"{tools.VENV / 'bin'}:/usr/bin:/bin"}  # actionlint finds shellcheck here
+    if workflows:
+        r = run([tools.bin_path("actionlint"), "-no-color", *map(str, workflows)], cwd=repo.root, env=env)
+        if not r.ok:
+            failures.append(f"actionlint:\n{r.output}")
+        report = _jsonschema(repo, "vendor.github-workflows", workflows)
+        if report:
+            failures.append(f"workflow schema:\n{report}")
+    if actions:
+        report = _jsonschema(repo, "vendor.github-actions", actions)
+        if report:
+            failures.append(f"action schema:\n{report}")
+    return _summarise(failures, workflows + actions, "workflow files pass actionlint and the schema")
+
+
+def check_gitlab_ci(repo: Repo):
+    files = [f for f in repo.files if f.name in (".gitlab-ci.yml", ".gitlab-ci.yaml")]
+    files += [f for f in repo.yaml_files() if str(f).startswith(".gitlab/ci/")]
+    if not files:
+        return NA, "no .gitlab-ci.yml", []
+    report = _jsonschema(repo, "vendor.gitlab-ci", files)
+    return _summarise([report] if report else [], files, "GitLab CI files pass the schema")
+
+
+COMPOSE_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
+
+
+def check_docker_compose(repo: Repo):
+    files = [f for f in repo.files if f.name in COMPOSE_NAMES or re.match(r"docker-compose\..+\.ya?ml$", f.name)]
+    if not files:
+        return NA, "no docker-compose file", []
+    failures = []
+    for f in files:
+        r = run([tools.bin_path("docker-compose"), "-f", str(f), "config", "-q"], cwd=repo.root, timeout=60)
+        if not r.ok:
+            failures.append(f"{f}: docker compose config: {r.output}")
+    report = _jsonschema(repo, "vendor.compose-spec", files)
+    if report:
+        failures.append(f"compose schema:\n{report}")
+    return _summarise(failures, files, "compose files pass `docker compose config` and the schema")
+
+
+def _dockerfiles(repo: Repo) -> list[Path]:
+    return [f for f in repo.files
+            if f.name == "Dockerfile" or f.name.endswith(".Dockerfile") or f.name.startswith("Dockerfile.")]
+
+
+IGNORE_PRAGMA = re.compile(r"#\s*hadolint\s+(global\s+)?ignore=")
+
+
+def _unexplained_ignores(repo: Repo, dockerfiles: list[Path]) -> list[str]:
+    """Every hadolint ignore needs a one-line reason: a comment on the line just above the pragma."""
+    problems = []
+    for f in dockerfiles:
+        lines = (repo.root / f).read_text().splitlines()
+        for i, line in enumerate(lines):
+            if IGNORE_PRAGMA.search(line):
+                above = lines[i - 1].strip() if i else ""
+                if not above.startswith("#") or IGNORE_PRAGMA.search(above) or len(above.lstrip("# ")) < 8:
+                    problems.append(f"{f}:{i + 1}: `{line.strip()}` has no reason (a comment on the line above)")
+    for cfg in (".hadolint.yaml", ".hadolint.yml"):
+        path = repo.root / cfg
+        if path.exists():
+            for i, line in enumerate(path.read_text().splitlines()):
+                if re.match(r"^\s*-\s*(DL|SC)\d+", line) and "#" not in line:
+                    problems.append(f"{cfg}:{i + 1}: `{line.strip()}` ignored without a reason (`# why` on the line)")
+    return problems
+
+
+def check_dockerfile(repo: Repo):
+    files = _dockerfiles(repo)
+    if not files:
+        return NA, "no Dockerfile", []
+    failures = []
+    for f in files:
+        r = run([tools.bin_path("hadolint"), "--no-color", str(f)], cwd=repo.root)
+        if not r.ok:
+            failures.append(r.output or f"{f}: hadolint exited {r.returncode}")
+    failures += _unexplained_ignores(repo, files)
+    return _summarise(failures, files, "Dockerfiles pass hadolint")
+
+
+def _tf_dirs(repo: Repo) -> list[Path]:
+    return sorted({f.parent for f in repo.with_suffix(".tf")})
+
+
+def check_terraform_fmt(repo: Repo):
+    dirs = _tf_dirs(repo)
+    if not dirs:
+        return NA, "no Terraform", []
+    failures = []
+    for d in dirs:
+        r = run([tools.terraform(), "fmt", "-check", "-diff", "-no-color", str(d)], cwd=repo.root, timeout=60)
+        if not r.ok:
+            failures.append(f"{d}: terraform fmt -check:\n{r.output}")
+    return _summarise(failures, dirs, "Terraform directories formatted")
+
+
+def check_terraform_hcl(repo: Repo):
+    files = repo.with_suffix(".tf", ".tfvars")
+    if not files:
+        return NA, "no Terraform", []
+    import hcl2
+
+    failures = []
+    for f in files:
+        try:
+            hcl2.loads((repo.root / f).read_text())
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{f}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    return _summarise(failures, files, "files parse as HCL")
+
+
+BUILTIN_PROVIDERS = {"terraform"}
+
+
+def _names(block: dict) -> list[str]:
+    """Labels of an HCL block as python-hcl2 gives them (quoted, beside its __is_block__ markers)."""
+    return [k.strip('"') for k in block if not k.startswith("__")]
+
+
+def _providers_needed(repo: Repo, d: Path, seen: set | None = None) -> set[str]:
+    """Providers a module (and its local child modules) needs; builtin ones excluded."""
+    import hcl2
+
+    seen = seen if seen is not None else set()
+    if d in seen:
+        return set()
+    seen.add(d)
+    needed: set[str] = set()
+    for f in sorted((repo.root / d).glob("*.tf")):
+        try:
+            body = hcl2.loads(f.read_text())
+        except Exception:  # noqa: BLE001 (the hcl check reports it)
+            continue
+        for block in body.get("terraform", []):
+            for req in block.get("required_providers", []):
+                needed.update(_names(req))
+        for block in body.get("provider", []):
+            needed.update(_names(block))
+        for key in ("resource", "data"):
+            for block in body.get(key, []):
+                for rtype in _names(block):
+                    needed.add(rtype.split("_")[0])
+        for block in body.get("module", []):
+            for spec in (v for k, v in block.items() if not k.startswith("__")):
+                src = str(spec.get("source", "")).strip('"')
+                if src.startswith("./") or src.startswith("../"):
+                    needed |= _providers_needed(repo, Path(str((d / src))), seen)
+                elif src:
+                    needed.add(f"module {src}")
+    return {p for p in needed if p not in BUILTIN_PROVIDERS}
+
+
+def check_terraform_validate(repo: Repo):
+    dirs = _tf_dirs(repo)
+    if not dirs:
+        return NA, "no Terraform", []
+    ran, skipped, failures = [], [], []
+    for d in dirs:
+        needed = _providers_needed(repo, d)
+        if needed:
+            skipped.append(f"{d} (needs {', '.join(sorted(needed))}: `terraform init` would download it, "
+                           "and no package registry here ships providers)")
+            continue
+        tf_data = repo.tmp / ("tf-" + str(d).replace("/", "_"))
+        env = {"TF_DATA_DIR": str(tf_data), "PATH": "/usr/bin:/bin", "HOME": str(repo.tmp),
+               "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+        r = run([tools.terraform(), "init", "-backend=false", "-input=false", "-no-color"],
+                cwd=repo.root / d, env=env, timeout=120)
+        if r.ok:
+            r = run([tools.terraform(), "validate", "-no-color"], cwd=repo.root / d, env=env, timeout=120)
+        (ran if r.ok else failures).append(f"{d}" if r.ok else f"{d}: {clip(r.output, 1200)}")
+    if failures:
+        return FAIL, "\n".join(failures + [f"not runnable: {s}" for s in skipped]), dirs
+    if not ran:
+        return SKIP, "no module can be validated here: " + "; ".join(skipped), dirs
+    return PASS, f"validated {', '.join(ran)}" + (f"; not runnable: {'; '.join(skipped)}" if skipped else ""), dirs
+
+
+def _proto_roots(repo: Repo) -> list[Path]:
+    """Import roots: buf v2 `modules[].path`, buf.work.yaml `directories`, a v1 buf.yaml's folder, else proto/."""
+    roots: set[Path] = set()
+    for f in repo.files:
+        if f.name not in ("buf.yaml", "buf.work.yaml"):
+            continue
+        docs = repo.docs(f)
+        cfg = docs[0] if docs and isinstance(docs[0], dict) else {}
+        paths = [m.get("path", ".") for m in cfg.get("modules") or [] if isinstance(m, dict)]
+        paths += [d for d in cfg.get("directories") or [] if isinstance(d, str)]
+        roots |= {Path(os.path.normpath(f.parent / p)) for p in (paths or ["."])}
+    if roots:
+        return sorted(roots)
+    if (repo.root / "proto").is_dir():
+        return [Path("proto")]
+    return [Path(".")]
+
+
+def check_protoc(repo: Repo):
+    protos = repo.with_suffix(".proto")
+    if not protos:
+        return NA, "no .proto files", []
+    import grpc_tools
+
+    wkt = Path(grpc_tools.__file__).parent / "_proto"
+    roots = sorted(_proto_roots(repo), key=lambda r: -len(r.parts))  # most specific first
+    rel = []
+    for p in protos:
+        root = next((r for r in roots if str(r) == "." or p.is_relative_to(r)), None)
+        if root is None:
+            root = Path(".")
+            roots.append(root)
+        rel.append(str(p.relative_to(root)) if str(root) != "." else str(p))
+    includes = [f"-I{r}" for r in dict.fromkeys(roots)] + [f"-I{wkt}"]
+    r = run([tools.bin_path("python"), "-m", "grpc_tools.protoc", *includes,
+             f"--descriptor_set_out={repo.tmp / 'protos.pb'}", "--include_imports", *rel], cwd=repo.root)
+    return _summarise([] if r.ok else [r.output], protos, ".proto files compile with protoc")
+
+
+def check_buf_lint(repo: Repo):
+    protos = repo.with_suffix(".proto")
+    if not protos:
+        return NA, "no .proto files", []
+    configs = [f for f in repo.files if f.name == "buf.yaml"]
+    failures = []
+    if configs:
+        for cfg in configs:
+            r = run([tools.bin_path("buf"), "lint"], cwd=repo.root / cfg.parent, timeout=120,
+                    env={"HOME": str(repo.tmp), "PATH": "/usr/bin:/bin", "BUF_CACHE_DIR": str(tools.CACHE / "buf")})
+            if not r.ok:
+                failures.append(f"buf lint ({cfg}):\n{r.output}")
+    else:
+        default = json.dumps({"version": "v2", "lint": {"use": ["STANDARD"]}})
+        for root in _proto_roots(repo):
+            r = run([tools.bin_path("buf"), "lint", str(root), "--config", default], cwd=repo.root, timeout=120,
+                    env={"HOME": str(repo.tmp), "PATH": "/usr/bin:/bin", "BUF_CACHE_DIR": str(tools.CACHE / "buf")})
+            if not r.ok:
+                failures.append(f"buf lint {root} (STANDARD rules, no buf.yaml in the repo):\n{r.output}")
+    return _summarise(failures, protos, ".proto files pass buf lint")
+
+
+def check_graphql(repo: Repo):
+    files = _graphql_files(repo)
+    if not files:
+        return NA, "no GraphQL schema", []
+    return _summarise(_node(repo, "graphql"), files, "GraphQL files build and validate (graphql-js)")
+
+
+def _openapi_docs(repo: Repo) -> list[Path]:
+    found = []
+    for rel in repo.with_suffix(*YAML_SUFFIXES, ".json"):
+        if rel.name.endswith(".json"):
+            try:
+                docs = [json.loads((repo.root / rel).read_text())]
+            except ValueError:
+                continue
+        else:
+            docs = repo.docs(rel)
+        if docs and isinstance(docs[0], dict) and ("openapi" in docs[0] or "swagger" in docs[0]):
+            found.append(rel)
+    return found
+
+
+def check_openapi(repo: Repo):
+    files = _openapi_docs(repo)
+    if not files:
+        return NA, "no OpenAPI document", []
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.readers import read_from_filename
+
+    failures = []
+    for f in files:
+        try:
+            spec, _ = read_from_filename(str(repo.root / f))
+            validate(spec)
+        except Exception as e:  # noqa: BLE001 (the validator's own error types, and parse errors)
+            failures.append(f"{f}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    return _summarise(failures, files, "OpenAPI documents valid (openapi-spec-validator)")
+
+
+def check_backstage_catalog(repo: Repo):
+    files = _catalog_files(repo)
+    if not files:
+        return NA, "no catalog-info.yaml", []
+    return _summarise(_node(repo, "catalog"), files, "catalog files pass Backstage's entity validation")
+
+
+def _shell_scripts(repo: Repo) -> list[Path]:
+    found = []
+    for rel in repo.files:
+        if rel.suffix in (".sh", ".bash"):
+            found.append(rel)
+        elif not rel.suffix:
+            try:
+                first = (repo.root / rel).read_bytes()[:64].split(b"\n")[0]
+            except OSError:
+                continue
+            if re.match(rb"#!\s*(/usr)?/bin/(env\s+)?(ba|da)?sh\b", first):
+                found.append(rel)
+    return found
+
+
+def check_shellcheck(repo: Repo):
+    files = _shell_scripts(repo)
+    if not files:
+        return NA, "no shell scripts", []
+    r = run([tools.bin_path("shellcheck"), *map(str, files)], cwd=repo.root)
+    failures = [] if r.ok else [r.output]
+    for f in files:
+        if not os.access(repo.root / f, os.X_OK):
+            failures.append(f"{f}: not executable (the README runs it as ./{f})")
+    return _summarise(failures, files, "shell scripts pass shellcheck")
+
+
+CHECKS = [
+    _check("parse", check_parse),
+    _check("kubernetes", check_kubernetes),
+    _check("kustomize", check_kustomize),
+    _check("argocd", check_argocd),
+    _check("github-actions", check_github_actions),
+    _check("gitlab-ci", check_gitlab_ci),
+    _check("docker-compose", check_docker_compose),
+    _check("dockerfile", check_dockerfile),
+    _check("terraform-fmt", check_terraform_fmt),
+    _check("terraform-hcl", check_terraform_hcl),
+    _check("terraform-validate", check_terraform_validate),
+    _check("protoc", check_protoc),
+    _check("buf-lint", check_buf_lint),
+    _check("graphql", check_graphql),
+    _check("openapi", check_openapi),
+    _check("backstage-catalog", check_backstage_catalog),
+    _check("shellcheck", check_shellcheck),
+]
+CHECK_NAMES = [c.check_name for c in CHECKS]
+
+
+def run_static(root: Path, config: dict, only: set[str] | None = None) -> list[Check]:
+    repo = Repo(root, config)
+    try:
+        return [c(repo) for c in CHECKS if not only or c.check_name in only]
+    finally:
+        shutil.rmtree(repo.tmp, ignore_errors=True)
