@@ -87,18 +87,28 @@ function uncovered(templates, renderedSources) {
 
 const stripTimes = ({ times, ...rest }) => rest;
 
-/** With --wait-quiet=L, waits (up to 45 min) until the 1-minute load average is below L. */
-function waitQuiet() {
+/**
+ * With --wait-quiet=L, waits until the 1-minute load average is below L: up to 45 min before the
+ * run, up to 10 min before each later part (the machine may be shared). Returns what happened.
+ */
+function waitQuiet(maxMin = 45) {
   const arg = [...args].find((a) => a.startsWith('--wait-quiet='));
   if (!arg) return null;
   const limit = Number(arg.split('=')[1]);
-  const end = Date.now() + 45 * 60_000;
+  const end = Date.now() + maxMin * 60_000;
   const start = Date.now();
   while (os.loadavg()[0] >= limit && Date.now() < end) {
     log(`load ${os.loadavg()[0].toFixed(2)} ≥ ${limit}: waiting`);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 15_000);
   }
   return { limit, waitedMin: +((Date.now() - start) / 60_000).toFixed(1), reached: os.loadavg()[0] < limit };
+}
+
+const phases = {};
+/** Waits for quiet (with --wait-quiet) and notes the load each part started under. */
+function phaseLoad(name) {
+  const waited = waitQuiet(10);
+  phases[name] = { loadAtStart: loadAvg(), ...(waited ? { waitedMin: waited.waitedMin } : {}) };
 }
 
 async function main() {
@@ -144,6 +154,7 @@ async function main() {
   results.uncoveredTemplates = uncovered(job.templates, renderedSources);
 
   // 2. Warm: each engine in its own process, templates compiled once.
+  phaseLoad('2');
   results.warm = {};
   const native = runNative('warm', SET_DIR, valuesFile);
   results.warm.native = { prepareMs: native.prepareMs, ...native.summary };
@@ -169,6 +180,7 @@ async function main() {
   }
 
   // 3. Cold: fresh processes, engines interleaved; in-process time and the process's wall time.
+  phaseLoad('3');
   const cold = Object.fromEntries(ENGINES.map((e) => [e, { ms: [], wallMs: [] }]));
   const baseline = { node: [], python: [] };
   for (let i = 0; i < COLD_RUNS; i++) {
@@ -206,6 +218,7 @@ async function main() {
   log('cold', JSON.stringify(Object.fromEntries(ENGINES.map((e) => [e, results.cold[e].inProcess && results.cold[e].inProcess.median]))));
 
   // 3b. The same Node engines on Node 22, the line Backstage supports (when run.sh provided it).
+  phaseLoad('3b');
   const node22 = process.env.SVCGEN_BENCH_NODE22;
   if (node22 && fs.existsSync(node22)) {
     results.node22 = { version: sh(node22, ['--version']), warm: {}, cold: {} };
@@ -222,6 +235,7 @@ async function main() {
   }
 
   // 4. Growth: the set ×1, ×10, ×100 files.
+  phaseLoad('4');
   results.growth = [];
   for (const times of [1, 10, 100]) {
     const dir = times === 1 ? SET_DIR : common.syntheticSet(SET_DIR, times);
@@ -241,6 +255,7 @@ async function main() {
   }
 
   // 5. Memory over 10,000 renders in one process.
+  phaseLoad('5');
   {
     const r = spawnSync(process.execPath, ['--expose-gc', path.join(BENCH, 'memory.js'), QUICK ? '2000' : '10000', '500', SET_DIR], { encoding: 'utf8', maxBuffer: 16 << 20 });
     if (r.status !== 0) throw new Error(`memory.js: ${r.stderr}`);
@@ -249,6 +264,7 @@ async function main() {
   }
 
   // 6. Profile: each binding call against the same call natively.
+  phaseLoad('6');
   {
     const { result } = runWorker('wasm', ['phases', jobFile]);
     results.profile = { wasm: result, native: runNative('phases', SET_DIR, valuesFile) };
@@ -256,6 +272,7 @@ async function main() {
   }
 
   // 7. Inside the real Backstage example backend.
+  phaseLoad('7');
   if (SKIP_BACKSTAGE) {
     results.backstage = { skipped: '--skip-backstage' };
   } else {
@@ -271,6 +288,7 @@ async function main() {
   }
 
   results.loadAtEnd = loadAvg();
+  results.phases = phases;
   fs.writeFileSync(path.join(BENCH, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const md = require('./lib/report').markdown(results, LABELS);
   fs.writeFileSync(path.join(BENCH, 'results.md'), md);

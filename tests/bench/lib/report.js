@@ -13,6 +13,9 @@ function markdown(r, labels) {
   out.push(`${e.date} · ${e.cpu} · ${e.memoryGiB} GiB · ${e.os} · Node ${e.node} · ${e.python} · ${e.rustc}`);
   out.push(`minijinja ${e.minijinja} · Jinja2 ${e.jinja2} · Nunjucks ${e.nunjucks} · Nunjitsu ${e.nunjitsu} · svcgen_bg.wasm ${e.wasmBytes} bytes · commit ${e.gitHead}${e.templatesDirty ? ' (templates/ with uncommitted changes)' : ''}`);
   out.push(`Load average (1, 5, 15 min): ${r.loadAtStart.join(', ')} at start, ${r.loadAtEnd.join(', ')} at end${r.waitQuiet ? ` (waited ${r.waitQuiet.waitedMin} min for a load below ${r.waitQuiet.limit}: ${r.waitQuiet.reached ? 'reached' : 'not reached'})` : ''}.`, '');
+  if (r.phases) {
+    out.push(`Load average (1 min) when each part started: ${Object.entries(r.phases).map(([k, v]) => `part ${k} ${v.loadAtStart[0]}`).join(', ')} (parts: 2 warm, 3 cold, 3b Node 22, 4 growth, 5 memory, 6 profile, 7 Backstage).`, '');
+  }
   const s = r.set;
   out.push(`Set \`${s.name}\` ${s.version}: ${s.setFiles} files (${s.templates} templates); for ${s.values}: ${s.outputFiles} output files (${s.renderedFiles} rendered), ${s.outputBytes} bytes.`, '');
 
