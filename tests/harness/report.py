@@ -35,6 +35,22 @@ def _fmt_seconds(s: float) -> str:
     return f"{s:.0f}s" if s < 120 else f"{int(s // 60)}m {int(s % 60):02d}s"
 
 
+def _json_lines(data: dict) -> str:
+    """JSON with one line per check: small, and a rerun's diff shows which checks changed."""
+    def one(value) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    head = {k: v for k, v in data.items() if k != "sets"}
+    lines = ["{"] + [f" {one(k)}: {one(v)}," for k, v in head.items()] + [' "sets": [']
+    for i, s in enumerate(data["sets"]):
+        meta = {k: v for k, v in s.items() if k != "checks"}
+        lines.append(f"  {one(meta)[:-1]},\"checks\":[")
+        lines += [f"   {one(c)}{',' if j < len(s['checks']) - 1 else ''}" for j, c in enumerate(s["checks"])]
+        lines.append("  ]}" + ("," if i < len(data["sets"]) - 1 else ""))
+    lines += [" ]", "}"]
+    return "\n".join(lines) + "\n"
+
+
 def write(base: Path, info: dict, matrix: list[Check], results: list[dict]) -> tuple[Path, Path]:
     base.parent.mkdir(parents=True, exist_ok=True)
     all_checks = [c for r in results for c in r["checks"]] + matrix
@@ -54,7 +70,7 @@ def write(base: Path, info: dict, matrix: list[Check], results: list[dict]) -> t
                   "checks": [c.as_dict() for c in r["checks"]]} for r in results],
     }
     json_path = base.with_suffix(".json")
-    json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    json_path.write_text(_json_lines(data))
 
     out = ["# Harness report", ""]
     out.append(f"`{info['command']}` · commit {info['git']} · templates {info['templates']} rendered by "
