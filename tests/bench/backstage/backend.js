@@ -85,6 +85,22 @@ function createSketchAction() {
       await fsp.mkdir(target, { recursive: true });
       for (const d of dirs) await fsp.mkdir(resolveSafeChildPath(target, d), { recursive: true });
       const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW;
+      if (process.env.SVCGEN_BENCH_SKETCH_SYNC === '1') {
+        // Variant: synchronous writes (no thread-pool round trip per file; blocks the loop for the writes).
+        const umaskSync = process.umask();
+        for (const f of files) {
+          const mode = f.executable ? 0o755 : 0o644;
+          const fd = fs.openSync(path.join(target, f.path), flags, mode);
+          try {
+            fs.writeSync(fd, f.contents);
+            if ((mode & ~umaskSync) !== mode) fs.fchmodSync(fd, mode);
+          } finally {
+            fs.closeSync(fd);
+          }
+        }
+        ctx.logger.info(`svcgen sketch (sync): wrote ${files.length} files in ${Math.round(performance.now() - started)} ms`);
+        return;
+      }
       const umask = process.umask();
       for (let i = 0; i < files.length; i += 16) {
         await Promise.all(files.slice(i, i + 16).map(async (f) => {

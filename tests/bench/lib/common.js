@@ -10,7 +10,8 @@ const { performance } = require('node:perf_hooks');
 const ROOT = path.resolve(__dirname, '../../..');
 const GLUE = path.join(ROOT, 'plugin-ts/wasm/svcgen.js');
 const SUFFIX = '.jinja';
-const WORK = process.env.SVCGEN_BENCH_WORK || path.join(os.tmpdir(), 'svcgen-bench');
+// Under target/ (ignored by git): shared /tmp folders get cleaned by other tools mid-run.
+const WORK = process.env.SVCGEN_BENCH_WORK || path.join(ROOT, 'target/bench-work');
 
 function requireFromPluginTs(name) {
   return require(require.resolve(name, { paths: [path.join(ROOT, 'plugin-ts')] }));

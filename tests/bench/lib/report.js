@@ -84,7 +84,7 @@ function markdown(r, labels) {
   if (b.summary) {
     const a = b.summary.action;
     const t = b.summary.fetch;
-    out.push(`${b.tasksPerKind} tasks of each kind, alternating, after warm-up; one step each; ${b.files} files, ${b.bytes} bytes (skeleton for fetch:template: ${b.skeletonFiles} files, ${b.skeletonBytes} bytes). Node ${b.node}; backend RSS at the end ${b.backendRssMiB} MiB.`, '');
+    out.push(`${b.tasksPerKind} tasks of each kind, in rotation, after warm-up; one step each; ${b.files} files, ${b.bytes} bytes (skeleton for fetch:template: ${b.skeletonFiles} files, ${b.skeletonBytes} bytes). Node ${b.node}; backend RSS at the end ${b.backendRssMiB} MiB.`, '');
     const k = b.summary.sketch;
     out.push('| | svcgen:render | fetch:template | fetch / svcgen | sketch of the proposed action | fetch / sketch |', '|---|---|---|---|---|---|');
     const row = (label, key, d = 1) => out.push(`| ${label} | ${ms(a[key], d)} | ${ms(t[key], d)} | ${ratio(t[key].median, a[key].median)} | ${k ? ms(k[key], d) : '–'} | ${k ? ratio(t[key].median, k[key].median) : ''} |`);
