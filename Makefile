@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` (set up, then generate a sample service) and `make test`.
-.PHONY: setup wasm demo test bench backend clean
+.PHONY: setup wasm demo test harness bench backend clean
 
 NPM := npm --prefix plugin-ts --no-audit --no-fund
 SAMPLE_VALUES := examples/values/user-service.yaml
@@ -24,10 +24,16 @@ test: setup
 	cargo test --workspace
 	$(NPM) test
 	bash tests/e2e/run.sh
+	python3 tests/harness/selftest.py
+	python3 tests/harness/harness.py --ci
 
+# Every value set through every tier; rewrites tests/harness/report.{md,json} (≈13 min).
+harness: setup
+	python3 tests/harness/harness.py
+
+# Native, WASM, Nunjucks, Nunjitsu, Jinja2 and fetch:template side by side (≈11 min); see BENCHMARKS.md.
 bench: setup
-	cargo bench -p svcgen --bench render
-	node tests/bench/render-wasm.js
+	bash tests/bench/run.sh --wait-quiet=1.5
 
 backend: setup
 	bash examples/backend/start.sh

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate pinned in rust/wasm/Cargo.toml
 WASM_PACK_VERSION=0.15.1
+BINARYEN_VERSION=132.0.0       # npm's build of wasm-opt (Debian's 108 emits a module that fails to load)
 TOOLS="${SVCGEN_TOOLS:-$HOME/.cache/svcgen/tools}"
 export PATH="$TOOLS/bin:$PATH"
 
@@ -28,9 +29,30 @@ if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]; t
   cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --root "$TOOLS"
 fi
 
+wasm_opt="$TOOLS/binaryen-$BINARYEN_VERSION/node_modules/.bin/wasm-opt"
+if [ ! -x "$wasm_opt" ]; then
+  echo "==> installing binaryen $BINARYEN_VERSION (wasm-opt) from npm into $TOOLS (once)"
+  npm install --prefix "$TOOLS/binaryen-$BINARYEN_VERSION" --no-audit --no-fund --loglevel=error \
+    "binaryen@$BINARYEN_VERSION"
+fi
+
 echo "==> building the WASM package"
 # --mode no-install: never download anything; the tools above are used as they are.
 wasm-pack --quiet build rust/wasm --release --target nodejs --mode no-install \
   --out-dir ../../plugin-ts/wasm --out-name svcgen
 rm -f plugin-ts/wasm/.gitignore plugin-ts/wasm/package.json plugin-ts/wasm/README.md
+
+# wasm-opt -O3: ≈20 % smaller and ≈5 % faster (BENCHMARKS.md). It takes ≈40 s, so its result is kept
+# by the input's hash and reused while the Rust code is unchanged. The features are the ones rustc's
+# wasm32 target enables, plus simd128 (.cargo/config.toml).
+wasm=plugin-ts/wasm/svcgen_bg.wasm
+optimized="target/wasm-opt/$(sha256sum "$wasm" | cut -c1-16).wasm"
+if [ ! -f "$optimized" ]; then
+  echo "==> wasm-opt -O3"
+  mkdir -p target/wasm-opt
+  "$wasm_opt" -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue "$wasm" -o "$optimized.tmp"
+  mv "$optimized.tmp" "$optimized"
+fi
+cp "$optimized" "$wasm"
 ls -l plugin-ts/wasm/svcgen_bg.wasm | awk '{print "    svcgen_bg.wasm: " $5 " bytes"}'

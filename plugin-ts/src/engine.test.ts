@@ -71,6 +71,34 @@ describe('engine', () => {
     }
   });
 
+  it('notices a file added to a cached set; never re-checks the built-in sets', async () => {
+    const dir = await tempDir();
+    try {
+      await fs.cp(TINY_SET, dir, { recursive: true });
+      const engine = new SvcgenEngine();
+      const values = { serviceName: 'abc' };
+      assert.deepEqual((await engine.render(dir, values)).files.map(f => f.path), ['README.md', 'abc/__init__.py']);
+      assert.ok(__testing.watchedCount(dir)! > 4, 'the files and folders of a configured set are watched');
+      await fs.writeFile(path.join(dir, 'skeleton/NOTES.md'), 'new\n');
+      assert.deepEqual((await engine.render(dir, values)).files.map(f => f.path), ['NOTES.md', 'README.md', 'abc/__init__.py']);
+
+      const builtIn = await engine.resolveTemplateSet('microservice');
+      await engine.render(builtIn, { serviceName: 'abc', owner: 'team-a', repoUrl: 'github.com?owner=o&repo=abc' });
+      assert.equal(__testing.watchedCount(builtIn), 0);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('warms up by compiling every set it finds, reporting the broken ones', async () => {
+    const { compiled, failed } = await new SvcgenEngine({ templateDirs: [FIXTURES] }).warmUp();
+    assert.ok(compiled.includes('microservice@0.1.0'), compiled.join(', '));
+    assert.ok(compiled.some(c => c.startsWith('tiny@')), compiled.join(', '));
+    assert.deepEqual(failed.map(f => f.name), ['broken']);
+    assert.match(failed[0].error.message, /README\.md\.jinja/);
+    assert.equal(__testing.isCached(TINY_SET), true);
+  });
+
   it('loads one instance per process and replaces it after a trap', async () => {
     const engine = new SvcgenEngine();
     await engine.render(TINY_SET, { serviceName: 'abc' });

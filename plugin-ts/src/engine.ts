@@ -3,7 +3,9 @@
  * and the preview CLI.
  *
  * - The wasm-bindgen glue (../wasm/svcgen.js) is required once per process, lazily.
- * - Compiled template sets are cached by folder and recompiled when a file in the folder changes.
+ * - Compiled template sets are cached by folder. A set in a configured folder is recompiled when
+ *   one of its files or folders changes (one parallel round of `stat`s per call); the sets built
+ *   into this package change only with the package, so they are never checked again.
  * - A WebAssembly trap (a Rust panic, or `__trapForTesting`) leaves an instance unusable: the
  *   instance and every set compiled with it are dropped, a fresh instance serves the next call,
  *   and the current call fails with a `SvcgenCrashError`.
@@ -55,9 +57,9 @@ export function isSvcgenError(err: unknown): err is Glue.SvcgenError {
 // The process-wide instance
 
 interface CompiledSet {
-  /** Files seen when the set was compiled: path, size, mtime and mode of each. */
-  fingerprint: string;
   set: Glue.TemplateSet;
+  /** The set's files and folders as they were when it was compiled; none for built-in sets. */
+  watched: Stamped[];
 }
 
 let glue: GlueModule | undefined;
@@ -101,49 +103,65 @@ function withCore<T>(fn: (core: GlueModule) => T): T {
 // ---------------------------------------------------------------------------------------------
 // Reading template sets
 
-interface FoundFile {
-  path: string;
+interface Stamped {
   absolute: string;
-  size: number;
-  mtimeMs: number;
+  /** Changes when the file's contents or mode change, or when entries are added to a folder. */
+  stamp: string;
+}
+
+interface FoundFile extends Stamped {
+  path: string;
   executable: boolean;
+}
+
+function stampOf(stat: import('node:fs').Stats): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.mode}`;
 }
 
 /**
  * Lists every regular file under `root` (following symbolic links, skipping cycles), sorted by
- * path, with paths relative to `root` and `/` separators.
+ * path, with paths relative to `root` and `/` separators; and the folders walked.
  */
-async function listFiles(root: string): Promise<FoundFile[]> {
-  const found: FoundFile[] = [];
+async function listFiles(root: string): Promise<{ files: FoundFile[]; folders: Stamped[] }> {
+  const files: FoundFile[] = [];
+  const folders: Stamped[] = [];
   const seen = new Set<string>();
   async function walk(dir: string, rel: string): Promise<void> {
     const real = await fs.realpath(dir);
     if (seen.has(real)) return;
     seen.add(real);
-    for (const name of await fs.readdir(dir)) {
+    folders.push({ absolute: dir, stamp: stampOf(await fs.stat(dir)) });
+    const entries = await fs.readdir(dir);
+    const stats = await Promise.all(entries.map(name => fs.stat(path.join(dir, name))));
+    for (const [i, name] of entries.entries()) {
       const absolute = path.join(dir, name);
       const relative = rel ? `${rel}/${name}` : name;
-      const stat = await fs.stat(absolute);
+      const stat = stats[i];
       if (stat.isDirectory()) {
         await walk(absolute, relative);
       } else if (stat.isFile()) {
-        found.push({
-          path: relative,
-          absolute,
-          size: stat.size,
-          mtimeMs: stat.mtimeMs,
-          executable: (stat.mode & 0o111) !== 0,
-        });
+        files.push({ path: relative, absolute, stamp: stampOf(stat), executable: (stat.mode & 0o111) !== 0 });
       }
     }
   }
   await walk(root, '');
-  return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files, folders };
+}
+
+/** Whether every file and folder still has the stamp it had (all checked at once). */
+async function unchanged(watched: Stamped[]): Promise<boolean> {
+  const now = await Promise.all(watched.map(w => fs.stat(w.absolute).then(stampOf, () => '')));
+  return now.every((stamp, i) => stamp === watched[i].stamp);
+}
+
+function isBuiltIn(dir: string): boolean {
+  return dir.startsWith(BUILTIN_TEMPLATES_DIR + path.sep);
 }
 
 /** Reads every regular file of a template-set folder, as the core expects them. */
 export async function readTemplateSetFiles(dir: string): Promise<Glue.SourceFile[]> {
-  return readSources(await listFiles(dir));
+  return readSources((await listFiles(dir)).files);
 }
 
 function readSources(files: FoundFile[]): Promise<Glue.SourceFile[]> {
@@ -228,22 +246,49 @@ export class SvcgenEngine {
   /** Validates `values` and renders the set in `setDir`, in memory. Throws the core's `SvcgenError`s. */
   async render(setDir: string, values: unknown): Promise<Glue.Output> {
     const dir = path.resolve(setDir);
-    const files = await listFiles(dir);
-    const fingerprint = files.map(f => `${f.path}\0${f.size}\0${f.mtimeMs}\0${f.executable}`).join('\n');
     const cached = compiledSets.get(dir);
-    if (!cached || cached.fingerprint !== fingerprint) {
-      const sources = await readSources(files);
-      // Compile and render in one synchronous block: no other call can discard the instance
-      // between the two.
-      return withCore(core => {
+    if (cached && (await unchanged(cached.watched))) {
+      return withCore(() => cached.set.render(values));
+    }
+    const sources = await this.compile(dir);
+    // Compile and render in one synchronous block: no other call can discard the instance between the two.
+    return withCore(core => sources.install(core).render(values));
+  }
+
+  /**
+   * Compiles every template set found (the built-in ones and those in the configured folders) so
+   * that no task pays for loading the WebAssembly core and compiling a set. Resolves to the
+   * compiled sets' `name@version`; a set that fails to compile is reported in `failed`.
+   */
+  async warmUp(): Promise<{ compiled: string[]; failed: { name: string; error: Error }[] }> {
+    const compiled: string[] = [];
+    const failed: { name: string; error: Error }[] = [];
+    for (const name of await this.listTemplateSets()) {
+      try {
+        const dir = await this.resolveTemplateSet(name);
+        const sources = await this.compile(dir);
+        const info = withCore(core => sources.install(core).info());
+        compiled.push(`${info.name}@${info.version}`);
+      } catch (err) {
+        failed.push({ name, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    }
+    return { compiled, failed };
+  }
+
+  /** Reads a set; `install` then compiles it in the current instance and caches it. */
+  private async compile(dir: string): Promise<{ install(core: GlueModule): Glue.TemplateSet }> {
+    const { files, folders } = await listFiles(dir);
+    const sources = await readSources(files);
+    const watched = isBuiltIn(dir) ? [] : [...folders, ...files];
+    return {
+      install(core) {
         const set = core.TemplateSet.load(sources);
         compiledSets.get(dir)?.set.free();
-        compiledSets.set(dir, { fingerprint, set });
-        return set.render(values);
-      });
-    }
-    const set = cached.set;
-    return withCore(() => set.render(values));
+        compiledSets.set(dir, { set, watched });
+        return set;
+      },
+    };
   }
 
   /** The printable tree of `files`, with sizes and a total line. */
@@ -284,5 +329,9 @@ export const __testing = {
   /** Whether the set in `dir` is compiled and cached in the current instance. */
   isCached(dir: string): boolean {
     return compiledSets.has(path.resolve(dir));
+  },
+  /** How many files and folders are checked for changes before each render of the cached set in `dir`. */
+  watchedCount(dir: string): number | undefined {
+    return compiledSets.get(path.resolve(dir))?.watched.length;
   },
 };

@@ -1,6 +1,7 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { createSvcgenRenderAction } from './actions';
+import { SvcgenEngine } from './engine';
 
 /**
  * Adds the `svcgen:render` action to the scaffolder. Reads the optional `svcgen.templateDirs`.
@@ -15,10 +16,24 @@ export const svcgenModule = createBackendModule({
       deps: {
         scaffolder: scaffolderActionsExtensionPoint,
         config: coreServices.rootConfig,
+        logger: coreServices.logger,
       },
-      async init({ scaffolder, config }) {
+      async init({ scaffolder, config, logger }) {
         const templateDirs = config.getOptionalStringArray('svcgen.templateDirs');
         scaffolder.addActions(createSvcgenRenderAction({ templateDirs }));
+        // Load the WebAssembly core and compile the sets now, in the background (compiled sets are
+        // shared by the process): no task pays the cold start, and a broken set shows in the log.
+        const started = performance.now();
+        new SvcgenEngine({ templateDirs }).warmUp().then(
+          ({ compiled, failed }) => {
+            const ms = Math.round(performance.now() - started);
+            logger.info(`svcgen: compiled template sets ${compiled.join(', ') || '(none)'} in ${ms} ms`);
+            for (const { name, error } of failed) {
+              logger.warn(`svcgen: template set "${name}" does not compile; tasks using it will fail: ${error.message}`);
+            }
+          },
+          error => logger.warn(`svcgen: could not compile the template sets: ${error}`),
+        );
       },
     });
   },

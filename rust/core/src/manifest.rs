@@ -1,7 +1,7 @@
 //! The manifest of a template set: its parameters, rules, derived values and sources.
 
 use indexmap::IndexMap;
-use regex::Regex;
+use regex_lite::Regex;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -123,7 +123,7 @@ pub(crate) struct Source {
 
 /// Deserialises an optional regex, anchoring nothing: the pattern is used as written, like JSON Schema.
 mod serde_regex_opt {
-    use regex::Regex;
+    use regex_lite::Regex;
     use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Regex>, D::Error> {

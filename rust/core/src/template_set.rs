@@ -183,6 +183,7 @@ impl TemplateSet {
             sources.insert(file.path.clone(), file);
         }
 
+        let mut conditions = ConditionIndex::new(&manifest);
         let mut entries = Vec::new();
         for source in &manifest.sources {
             let prefix = format!("{}/", source.dir.trim_end_matches('/'));
@@ -207,11 +208,10 @@ impl TemplateSet {
                     paths::check(&target, path)?;
                     PathSpec::Fixed(target)
                 };
-                let conditions = covering_conditions(&manifest, path);
                 entries.push(Entry {
                     source: path.clone(),
                     path: path_spec,
-                    conditions,
+                    conditions: conditions.covering(path),
                     verbatim: (!rendered).then(|| file.contents.clone()),
                     executable: file.executable,
                 });
@@ -220,12 +220,10 @@ impl TemplateSet {
                 return Err(Error::manifest(format!("source folder {:?} has no files", source.dir)));
             }
         }
-        for key in manifest.conditions.keys() {
-            if !entries.iter().any(|e| covers(key, &e.source)) {
-                return Err(Error::manifest(format!(
-                    "condition {key:?} matches no file of any source folder"
-                )));
-            }
+        if let Some(key) = conditions.unused() {
+            return Err(Error::manifest(format!(
+                "condition {key:?} matches no file of any source folder"
+            )));
         }
         let expressions = Expressions::compile(&mut env, &manifest)?;
         Ok(TemplateSet {
@@ -405,16 +403,54 @@ fn new_environment() -> Environment<'static> {
     env
 }
 
-fn covers(key: &str, source: &str) -> bool {
-    let key = key.trim_end_matches('/');
-    source == key || source.strip_prefix(key).is_some_and(|rest| rest.starts_with('/'))
+/// The manifest's conditions by the path they cover, so each file finds its conditions through its
+/// own path and its folders' (O(depth)) rather than by testing every condition.
+struct ConditionIndex<'m> {
+    keys: Vec<&'m str>,
+    by_path: HashMap<&'m str, Vec<usize>>,
+    /// Which conditions covered at least one file so far.
+    used: Vec<bool>,
 }
 
-fn covering_conditions(manifest: &Manifest, source: &str) -> Vec<usize> {
-    (manifest.conditions.keys().enumerate())
-        .filter(|(_, key)| covers(key, source))
-        .map(|(i, _)| i)
-        .collect()
+impl<'m> ConditionIndex<'m> {
+    fn new(manifest: &'m Manifest) -> Self {
+        let keys: Vec<&str> = manifest.conditions.keys().map(|k| k.as_str()).collect();
+        let mut by_path: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, key) in keys.iter().enumerate() {
+            by_path.entry(key.trim_end_matches('/')).or_default().push(i);
+        }
+        let used = vec![false; keys.len()];
+        ConditionIndex { keys, by_path, used }
+    }
+
+    /// Indices of the conditions on `source` itself or on one of its folders, in manifest order.
+    fn covering(&mut self, source: &str) -> Vec<usize> {
+        let mut found = Vec::new();
+        let mut path = source;
+        loop {
+            if let Some(indices) = self.by_path.get(path) {
+                found.extend_from_slice(indices);
+            }
+            match path.rfind('/') {
+                Some(i) => path = &path[..i],
+                None => break,
+            }
+        }
+        for &i in &found {
+            self.used[i] = true;
+        }
+        found.sort_unstable();
+        found
+    }
+
+    /// A condition that covered no file, if any.
+    fn unused(&self) -> Option<&'m str> {
+        self.keys
+            .iter()
+            .zip(&self.used)
+            .find(|(_, used)| !**used)
+            .map(|(key, _)| *key)
+    }
 }
 
 fn utf8(file: &SourceFile) -> Result<&str, Error> {

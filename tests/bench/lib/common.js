@@ -8,7 +8,8 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 
 const ROOT = path.resolve(__dirname, '../../..');
-const GLUE = path.join(ROOT, 'plugin-ts/wasm/svcgen.js');
+// SVCGEN_BENCH_GLUE: another build of the glue, to compare builds (A/B) with the same driver.
+const GLUE = process.env.SVCGEN_BENCH_GLUE || path.join(ROOT, 'plugin-ts/wasm/svcgen.js');
 const SUFFIX = '.jinja';
 // Under target/ (ignored by git): shared /tmp folders get cleaned by other tools mid-run.
 const WORK = process.env.SVCGEN_BENCH_WORK || path.join(ROOT, 'target/bench-work');
