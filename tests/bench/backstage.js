@@ -100,22 +100,16 @@ function writeTemplates(dir, job) {
       }],
     },
   };
-  const sketch = {
-    ...action,
-    metadata: { name: 'svcgen-bench-sketch', title: 'svcgen bench: sketch of the proposed action' },
-    spec: { ...action.spec, steps: [{ id: 'render', name: 'svcgen-bench:render-sketch', action: 'svcgen-bench:render-sketch', input: { values: job.values } }] },
-  };
   // JSON is YAML.
   write('action/template.yaml', JSON.stringify(action, null, 2));
-  write('sketch/template.yaml', JSON.stringify(sketch, null, 2));
   write('fetch/template.yaml', JSON.stringify(fetchTemplate, null, 2));
   write('location.yaml', JSON.stringify({
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'Location',
     metadata: { name: 'svcgen-bench' },
-    spec: { targets: ['./action/template.yaml', './fetch/template.yaml', './sketch/template.yaml'] },
+    spec: { targets: ['./action/template.yaml', './fetch/template.yaml'] },
   }, null, 2));
-  return { action, fetchTemplate, sketch, skeleton, skeletonBytes: skeleton.reduce((n, f) => n + Buffer.from(f.base64Content, 'base64').length, 0) };
+  return { action, fetchTemplate, skeleton, skeletonBytes: skeleton.reduce((n, f) => n + Buffer.from(f.base64Content, 'base64').length, 0) };
 }
 
 async function main() {
@@ -148,7 +142,7 @@ async function main() {
   const started = performance.now();
   const proc = spawn(process.execPath, [path.join(__dirname, 'backstage/backend.js'), '--config', 'app-config.yaml', '--config', configFile], {
     cwd: BACKEND_DIR,
-    env: { ...process.env, SVCGEN_API_TOKEN: TOKEN, SVCGEN_BENCH_PROBE_PORT: String(probePort), SVCGEN_BENCH_SET_DIR: path.join(TEMPLATES, 'microservice'), GITHUB_TOKEN: 'placeholder', NO_COLOR: '1', FORCE_COLOR: '0' },
+    env: { ...process.env, SVCGEN_API_TOKEN: TOKEN, SVCGEN_BENCH_PROBE_PORT: String(probePort), GITHUB_TOKEN: 'placeholder', NO_COLOR: '1', FORCE_COLOR: '0' },
     stdio: ['ignore', log, log],
     detached: true,
   });
@@ -195,7 +189,7 @@ async function main() {
 
   try {
     await waitFor('the scaffolder', async () => (await api('/api/scaffolder/v2/actions')).length > 0);
-    for (const name of ['svcgen-bench-action', 'svcgen-bench-fetch', 'svcgen-bench-sketch']) {
+    for (const name of ['svcgen-bench-action', 'svcgen-bench-fetch']) {
       await waitFor(`${name} in the catalog`, async () => Boolean(await api(`/api/catalog/entities/by-name/template/default/${name}`)));
     }
     const readyMs = performance.now() - started;
@@ -215,13 +209,8 @@ async function main() {
       method: 'POST',
       body: JSON.stringify({ template: templates.fetchTemplate, values: {}, directoryContents: templates.skeleton }),
     });
-    const drySketch = await api('/api/scaffolder/v2/dry-run', {
-      method: 'POST',
-      body: JSON.stringify({ template: templates.sketch, values: {}, directoryContents: [] }),
-    }).catch((err) => ({ error: String(err.message) }));
     const check = {
       action: compare(dryAction.directoryContents),
-      sketch: drySketch.directoryContents ? compare(drySketch.directoryContents) : drySketch,
       fetchTemplate: compare(dryFetch.directoryContents.filter((c) => !c.path.startsWith('skeleton/'))),
     };
 
@@ -245,7 +234,7 @@ async function main() {
       const wallMs = performance.now() - t0;
       if (status !== 'completed') throw new Error(`task ${kind} ${id}: ${status}`);
       const after = await probe();
-      const stepName = { action: 'svcgen:render', fetch: 'fetch:template', sketch: 'svcgen-bench:render-sketch' }[kind];
+      const stepName = { action: 'svcgen:render', fetch: 'fetch:template' }[kind];
       const events = await api(`/api/scaffolder/v2/tasks/${id}/events`);
       const line = events.map((e) => e.body && e.body.message).find((m) => /svcgen: wrote \d+ files/.test(m || ''));
       return {
@@ -257,7 +246,7 @@ async function main() {
         logEvents: events.filter((e) => e.type === 'log').length,
       };
     };
-    const kinds = ['action', 'fetch', 'sketch'];
+    const kinds = ['action', 'fetch'];
     for (let i = 0; i < WARMUP; i++) for (const kind of kinds) await runTask(kind);
     const runs = [];
     for (let i = 0; i < TASKS; i++) {
@@ -287,7 +276,6 @@ async function main() {
       tasksPerKind: TASKS,
       summary,
       ratioStepMedian: summary.fetch.step.median / summary.action.step.median,
-      ratioStepMedianSketch: summary.fetch.step.median / summary.sketch.step.median,
       backendRssMiB: +rssMiB.toFixed(1),
       runs,
     }));

@@ -3,8 +3,8 @@
 //   warm    compiles once, then times full renders; prints a JSON line
 //   cold    (fresh process) times load + compile + first full render; prints a JSON line
 //   phases  (wasm only) times each call of the binding separately, for the profile
-//   action  (ENGINE ignored) times the action's engine, plugin-ts SvcgenEngine.render(setDir, values):
-//           the set's freshness check (list + stat every file) + the WASM render
+//   action  (ENGINE ignored) times the action's two halves in plugin-ts: SvcgenEngine.render of the
+//           built-in set and of the job's copy in a configured folder, then writeOutput
 // Reading the job and the template files from disk is done before any timing starts, for every engine.
 'use strict';
 
@@ -74,10 +74,8 @@ if (mode === 'cold') {
 } else if (mode === 'action') {
   const path = require('node:path');
   const os = require('node:os');
-  const { SvcgenEngine } = require(path.join(common.ROOT, 'plugin-ts/dist/engine.js'));
+  const { SvcgenEngine, __testing } = require(path.join(common.ROOT, 'plugin-ts/dist/engine.js'));
   const { writeOutput } = require(path.join(common.ROOT, 'plugin-ts/dist/writer.js'));
-  const { resolveSafeChildPath } = require(require.resolve('@backstage/backend-plugin-api', { paths: [path.join(common.ROOT, 'plugin-ts')] }));
-  const engine = new SvcgenEngine();
   const opts = { warmupMs: 1000, minRuns: 30, minMs: 4000, maxRuns: 2000, ...JSON.parse(process.env.SVCGEN_BENCH_WARM || '{}') };
   async function timeAsync(fn, before = async () => {}) {
     const warmEnd = performance.now() + Math.min(opts.warmupMs, 500);
@@ -96,58 +94,26 @@ if (mode === 'cold') {
     return common.summarize(times);
   }
   (async () => {
-    // The two halves of the action's step: the engine's render (freshness check of the set's
-    // files + WASM render), then writing the files into an empty workspace folder.
-    const render = await timeAsync(() => engine.render(job.set.dir, job.values));
-    const output = await engine.render(job.set.dir, job.values);
+    // As the backend module configures it: the job's folder of sets searched before the built-in ones.
+    const engine = new SvcgenEngine({ templateDirs: [path.dirname(job.set.dir)] });
+    const builtInDir = await new SvcgenEngine().resolveTemplateSet(job.set.name);
+    const configuredDir = await engine.resolveTemplateSet(job.set.name);
+    // Each set compiled before timing, as the module's warmUp() does at startup; then a built-in
+    // set is only rendered, a configured one first stats its files and folders (in parallel).
+    for (const setDir of [builtInDir, configuredDir]) await engine.render(setDir, job.values);
+    const builtIn = await timeAsync(() => engine.render(builtInDir, job.values));
+    const configured = await timeAsync(() => engine.render(configuredDir, job.values));
+    configured.watched = __testing.watchedCount(configuredDir);
+    const output = await engine.render(configuredDir, job.values);
+    // The package's copy of the set may be older than the job's (plugin-ts not rebuilt).
+    const fromBuiltIn = await engine.render(builtInDir, job.values);
+    builtIn.sameOutput = Buffer.from(fromBuiltIn.data).equals(Buffer.from(output.data)) && JSON.stringify(fromBuiltIn.files) === JSON.stringify(output.files);
+    // The other half: writing the files into an empty workspace folder.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'svcgen-bench-write-'));
     const target = path.join(dir, 'out');
-    const clean = async () => fs.rmSync(target, { recursive: true, force: true });
-    const write = await timeAsync(() => writeOutput(output, target), clean);
-    // A sketch of a writer with fewer, overlapping system calls, for comparison: each folder
-    // checked and created once, files written 16 at a time with their mode at creation (fchmod
-    // only when the umask masks it).
-    const fsp = fs.promises;
-    const umask = process.umask();
-    async function writeBatched(out, targetDir) {
-      const files = [];
-      let offset = 0;
-      for (const f of out.files) {
-        files.push({ ...f, contents: out.data.subarray(offset, offset + f.size) });
-        offset += f.size;
-      }
-      // Same safety as writeOutput: each folder checked (symbolic links included) to stay inside
-      // the target before it is created, each file opened without following a symbolic link.
-      const dirs = [...new Set(files.map((f) => path.posix.dirname(f.path)))].sort();
-      await fsp.mkdir(targetDir, { recursive: true });
-      for (const d of dirs) await fsp.mkdir(resolveSafeChildPath(targetDir, d), { recursive: true });
-      const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW;
-      for (let i = 0; i < files.length; i += 16) {
-        await Promise.all(files.slice(i, i + 16).map(async (f) => {
-          const mode = f.executable ? 0o755 : 0o644;
-          const handle = await fsp.open(path.join(targetDir, f.path), flags, mode);
-          try {
-            await handle.writeFile(f.contents);
-            if ((mode & ~umask) !== mode) await handle.chmod(mode);
-          } finally {
-            await handle.close();
-          }
-        }));
-      }
-    }
-    const writeBatchedTimes = await timeAsync(() => writeBatched(output, target), clean);
-    // The sketch writes the same files with the same modes as writeOutput.
-    await clean();
-    await writeBatched(output, target);
-    const other = path.join(dir, 'reference');
-    await writeOutput(output, other);
-    writeBatchedTimes.sameFiles = output.files.every((f) => {
-      const a = path.join(target, f.path);
-      const b = path.join(other, f.path);
-      return fs.readFileSync(a).equals(fs.readFileSync(b)) && fs.statSync(a).mode === fs.statSync(b).mode;
-    });
+    const write = await timeAsync(() => writeOutput(output, target), async () => fs.rmSync(target, { recursive: true, force: true }));
     fs.rmSync(dir, { recursive: true, force: true });
-    console.log(JSON.stringify({ engine: 'action', mode: 'warm', ...render, write, writeBatched: writeBatchedTimes }));
+    console.log(JSON.stringify({ engine: 'action', mode: 'warm', builtIn, configured, write }));
   })();
 } else {
   throw new Error(`unknown mode ${mode}`);
