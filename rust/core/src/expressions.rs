@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use indexmap::IndexMap;
+use minijinja::value::Serde;
 use minijinja::{Captured, Environment, Value};
 use serde_json::{Map, Value as Json};
 
@@ -16,6 +18,9 @@ const CONDITIONS: &str = "manifest.yaml (conditions)";
 
 pub(crate) struct Expressions {
     derived: Vec<String>,
+    /// Per derived value, in manifest order: its own template (for evaluating one at a time) and
+    /// the names it reads, with the parameters read through earlier derived values.
+    derived_each: Vec<(String, HashSet<String>)>,
     conditions: Vec<String>,
     rules: Vec<Rule>,
 }
@@ -23,8 +28,11 @@ pub(crate) struct Expressions {
 struct Rule {
     template: String,
     what: String,
-    /// The values the rule reads; it is skipped when one of them is invalid.
+    /// The names the rule reads, and the parameters the derived values among them read; it is
+    /// skipped when one of them is invalid or could not be derived.
     reads: HashSet<String>,
+    /// Whether the rule reads a derived value.
+    reads_derived: bool,
 }
 
 impl Expressions {
@@ -35,6 +43,22 @@ impl Expressions {
             .iter()
             .map(|(name, expr)| (name.clone(), expr.as_str()));
         add_assignments(env, DERIVED, lines, &derived)?;
+
+        // Each derived value alone too, so that validation can derive the ones whose inputs are valid.
+        let mut param_reads: IndexMap<String, HashSet<String>> = IndexMap::new();
+        let mut derived_each = Vec::new();
+        for ((name, expr), what) in manifest.derived.iter().zip(&derived) {
+            let reads = expand(&reads_of(env, expr, what)?, &param_reads);
+            let template = format!("manifest.yaml (derived {name})");
+            add_assignments(
+                env,
+                &template,
+                [(name.clone(), expr.as_str())],
+                std::slice::from_ref(what),
+            )?;
+            param_reads.insert(name.clone(), reads.clone());
+            derived_each.push((template, reads));
+        }
 
         let conditions: Vec<String> = manifest.conditions.keys().map(|k| format!("condition {k}")).collect();
         let lines = manifest
@@ -47,10 +71,9 @@ impl Expressions {
         let mut rules = Vec::new();
         for (i, rule) in manifest.rules.iter().enumerate() {
             let what = format!("rule {}", rule.code);
-            let reads = env
-                .compile_expression(&rule.require)
-                .map_err(|e| Error::expression(&what, &e))?;
-            let reads = reads.undeclared_variables(false);
+            let direct = reads_of(env, &rule.require, &what)?;
+            let reads_derived = direct.iter().any(|v| param_reads.contains_key(v));
+            let reads = expand(&direct, &param_reads);
             let template = format!("manifest.yaml (rule {i})");
             add_assignments(
                 env,
@@ -58,10 +81,16 @@ impl Expressions {
                 [("ok".to_string(), rule.require.as_str())],
                 std::slice::from_ref(&what),
             )?;
-            rules.push(Rule { template, what, reads });
+            rules.push(Rule {
+                template,
+                what,
+                reads,
+                reads_derived,
+            });
         }
         Ok(Expressions {
             derived,
+            derived_each,
             conditions,
             rules,
         })
@@ -81,6 +110,54 @@ impl Expressions {
         }
         let captured = evaluate(env, &rule.template, context, std::slice::from_ref(&rule.what))?;
         Ok(Some(captured.state().lookup("ok").is_some_and(|v| v.is_true())))
+    }
+
+    /// Whether a rule reads a derived value (validation then derives them first).
+    pub fn rules_read_derived(&self) -> bool {
+        self.rules.iter().any(|r| r.reads_derived)
+    }
+
+    /// The derived values for rules. When every value is valid, all of them. Otherwise only those
+    /// that can be computed from the valid values; the names of the others are returned too, and
+    /// rules reading them are skipped.
+    pub fn derive_for_rules(
+        &self,
+        env: &Environment<'_>,
+        manifest: &Manifest,
+        values: &Map<String, Json>,
+        invalid: &HashSet<String>,
+    ) -> Result<(Map<String, Json>, HashSet<String>), Error> {
+        if invalid.is_empty() {
+            let derived = self.derive(env, manifest, &Value::from(Serde(values)))?;
+            return Ok((derived, HashSet::new()));
+        }
+        let mut scope = values.clone();
+        let mut unavailable = HashSet::new();
+        for ((template, reads), (name, what)) in
+            self.derived_each.iter().zip(manifest.derived.keys().zip(&self.derived))
+        {
+            // An invalid value is absent from the scope, so an expression reading it fails (undefined
+            // values are errors). Expressions' reads are not always complete (minijinja does not
+            // report a slice's subject), hence the error is the final word here.
+            let value = if reads.iter().any(|v| invalid.contains(v)) {
+                None
+            } else {
+                evaluate(env, template, &Value::from(Serde(&scope)), std::slice::from_ref(what))
+                    .ok()
+                    .and_then(|captured| captured.state().lookup(name))
+                    .and_then(|value| serde_json::to_value(&value).ok())
+            };
+            match value {
+                Some(value) => {
+                    scope.insert(name.clone(), value);
+                }
+                None => {
+                    unavailable.insert(name.clone());
+                }
+            }
+        }
+        let derived = scope.into_iter().filter(|(k, _)| !values.contains_key(k)).collect();
+        Ok((derived, unavailable))
     }
 
     /// The derived values, in manifest order.
@@ -110,6 +187,21 @@ impl Expressions {
             .map(|i| state.lookup(&format!("c{i}")).is_some_and(|v| v.is_true()))
             .collect())
     }
+}
+
+/// The top-level names an expression reads.
+fn reads_of(env: &Environment<'static>, expr: &str, what: &str) -> Result<HashSet<String>, Error> {
+    let compiled = env.compile_expression(expr).map_err(|e| Error::expression(what, &e))?;
+    Ok(compiled.undeclared_variables(false))
+}
+
+/// `reads` and, for each derived value in it, the parameters that value reads.
+fn expand(reads: &HashSet<String>, derived: &IndexMap<String, HashSet<String>>) -> HashSet<String> {
+    let mut all = reads.clone();
+    for v in reads {
+        all.extend(derived.get(v).into_iter().flatten().cloned());
+    }
+    all
 }
 
 /// Adds a template of one `{% set name = (expr) %}` per line; `whats[i]` names line i+1 in errors.

@@ -244,10 +244,13 @@ impl TemplateSet {
 
     /// Checks values, applies defaults and computes the derived values.
     pub fn validate(&self, values: &Json) -> Result<Validated, Error> {
-        let values = validate::validate(&self.manifest, &self.env, &self.expressions, values)?;
-        let derived = self
-            .expressions
-            .derive(&self.env, &self.manifest, &Value::from(Serde(&values)))?;
+        let (values, derived) = validate::validate(&self.manifest, &self.env, &self.expressions, values)?;
+        let derived = match derived {
+            Some(derived) => derived,
+            None => self
+                .expressions
+                .derive(&self.env, &self.manifest, &Value::from(Serde(&values)))?,
+        };
         Ok(Validated { values, derived })
     }
 

@@ -14,12 +14,15 @@ use crate::manifest::{Manifest, ParamType, Parameter};
 /// in manifest order.
 pub(crate) type Values = Map<String, Json>;
 
+/// The validated values, and the derived values when the rules needed them.
+pub(crate) type Checked = (Values, Option<Map<String, Json>>);
+
 pub(crate) fn validate(
     manifest: &Manifest,
     env: &Environment<'_>,
     expressions: &Expressions,
     input: &Json,
-) -> Result<Values, Error> {
+) -> Result<Checked, Error> {
     let Some(input) = input.as_object() else {
         let message = match input {
             Json::Null => "values: are missing; expected an object of parameter values".to_string(),
@@ -65,11 +68,20 @@ pub(crate) fn validate(
         ));
     }
 
-    // A rule is only meaningful when every value it reads is valid.
+    // A rule is only meaningful when every value it reads (directly or through derived values) is valid.
     let invalid: HashSet<String> = problems.iter().map(|p| p.field.clone()).collect();
-    let context = Value::from(Serde(&values));
+    let mut skip = invalid.clone();
+    let mut scope = values.clone();
+    let mut derived = None;
+    if expressions.rules_read_derived() {
+        let (computed, unavailable) = expressions.derive_for_rules(env, manifest, &values, &invalid)?;
+        scope.extend(computed.clone());
+        skip.extend(unavailable);
+        derived = Some(computed);
+    }
+    let context = Value::from(Serde(&scope));
     for (i, rule) in manifest.rules.iter().enumerate() {
-        if !invalid.contains(&rule.field) && expressions.rule_holds(env, i, &context, &invalid)? == Some(false) {
+        if !invalid.contains(&rule.field) && expressions.rule_holds(env, i, &context, &skip)? == Some(false) {
             problems.push(problem(
                 &rule.field,
                 &rule.code,
@@ -79,7 +91,7 @@ pub(crate) fn validate(
     }
 
     if problems.is_empty() {
-        Ok(values)
+        Ok((values, derived))
     } else {
         Err(Error::validation(problems))
     }
