@@ -163,6 +163,8 @@ def main(args: argparse.Namespace, root: Path, here: Path) -> int:
 
     t_all = Timer()
     tools.ensure_node_tools()
+    if "static" in tiers:
+        tools.ensure_checkov()  # before the parallel static checks need it
     matrix_results = [] if args.repo_dir else matrix_checks(matrix, all_sets, manifest)
     plan = [(entry, [t for t in tiers if not args.ci or t == "static" or entry["ci"]]) for entry in chosen]
 

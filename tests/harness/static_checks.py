@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import tomllib
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Callable
 import yaml
 
 import tools
-from common import FAIL, NA, PASS, SKIP, Check, Timer, clip, repo_files, run
+from common import FAIL, IGNORED_DIRS, NA, PASS, SKIP, Check, Timer, clip, repo_files, run
 
 TIER = "static"
 
@@ -466,6 +467,90 @@ def check_terraform_validate(repo: Repo):
     return PASS, f"validated {', '.join(ran)}" + (f"; not runnable: {'; '.join(skipped)}" if skipped else ""), dirs
 
 
+# Terraform only. kubernetes, dockerfile and github_actions pass on the generated repositories too (≈1 s more
+# per set), but checkov's kubernetes framework reads kustomize patch files as whole objects, and the
+# manifests, Dockerfiles and workflows already have their validators (kubernetes-validate, hadolint, actionlint).
+CHECKOV_FRAMEWORKS = ("terraform",)
+CHECKOV_CONFIG_NAMES = (".checkov.yaml", ".checkov.yml")
+CHECKOV_LOOSENING_KEYS = ("skip-check", "soft-fail", "soft-fail-on", "check", "skip-path", "skip-framework",
+                          "framework", "external-checks-dir", "external-checks-git")
+MIN_REASON = 8  # characters: as for hadolint ignores, a word is not a reason
+NO_REASON = "No comment provided"  # what checkov reports for `#checkov:skip=CKV_X` without `:reason`
+
+
+def _checkov_config_problems(repo: Repo) -> list[str]:
+    """A .checkov.yaml would skip or narrow checks without an inline reason (checkov reads it from -d)."""
+    problems = []
+    for rel in (f for f in repo.files if f.name in CHECKOV_CONFIG_NAMES):
+        docs = repo.docs(rel)
+        keys = sorted(k for k in (docs[0] if docs and isinstance(docs[0], dict) else {}) if k in CHECKOV_LOOSENING_KEYS)
+        if keys:
+            problems.append(f"{rel}: sets {', '.join(keys)}: skip checks inline, each with its reason "
+                            "(`#checkov:skip=CKV_AWS_123:why`)")
+    return problems
+
+
+def check_checkov(repo: Repo):
+    """checkov (framework terraform) over the common folder of every Terraform directory, in one run.
+
+    Any failed check fails; so does a parsing error (an unparsed file is an unchecked file) and a skip whose
+    reason checkov reports as missing or shorter than MIN_REASON characters.
+    """
+    dirs = _tf_dirs(repo)
+    if not dirs:
+        return NA, "no Terraform", []
+    root = Path(os.path.commonpath([str(d) for d in dirs]))  # terraform/: env roots and modules
+    env = {
+        "PATH": "/usr/bin:/bin", "HOME": str(repo.tmp), "LANG": "C.UTF-8",
+        # Offline: no guideline mapping, no policy download, no PyPI version check, no platform.
+        "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE",
+        "CKV_IGNORED_DIRECTORIES": ",".join(sorted(IGNORED_DIRS | {".serverless"})),
+    }
+    cmd = [tools.ensure_checkov(), "--directory", str(repo.root / root), "--framework", *CHECKOV_FRAMEWORKS,
+           "--compact", "--output", "json", "--skip-download"]
+    try:  # stdout alone: the JSON report (log lines go to stderr)
+        p = subprocess.run(cmd, cwd=repo.tmp, env=env, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return FAIL, "checkov timed out after 600s", dirs
+    try:
+        reports = json.loads(p.stdout)
+    except ValueError:
+        return FAIL, f"checkov exited {p.returncode} without a JSON report:\n{clip(p.stdout + p.stderr, 1500)}", dirs
+    if isinstance(reports, dict):
+        reports = [reports]
+    failures, skipped, counts = [], {}, []
+    for report in reports:
+        if "results" not in report:  # e.g. {"passed": 0, ...} when nothing was scanned
+            continue
+        summary, results = report["summary"], report["results"]
+        counts.append(f"{report['check_type']}: {summary['passed']} passed, {summary['failed']} failed, "
+                      f"{summary['skipped']} skipped, {summary['parsing_errors']} parsing errors "
+                      f"({summary['resource_count']} resources)")
+        for c in results.get("failed_checks", []):
+            lines = "-".join(map(str, c.get("file_line_range") or []))
+            failures.append(f"{root}{c['file_path']}:{lines}: {c['check_id']} {c['check_name']} ({c['resource']})")
+        for f in results.get("parsing_errors", []):
+            failures.append(f"{str(f).replace(str(repo.root) + '/', '')}: checkov cannot parse it (so checks nothing in it)")
+        for c in results.get("skipped_checks", []):
+            reason = ((c.get("check_result") or {}).get("suppress_comment") or "").strip()
+            lines = "-".join(map(str, c.get("file_line_range") or []))
+            where = f"{root}{c['file_path']}:{lines}: {c['check_id']}"
+            skipped[where] = reason
+    for where, reason in sorted(skipped.items()):
+        if reason == NO_REASON or len(reason) < MIN_REASON:
+            failures.append(f"{where} skipped without a reason: write `#checkov:skip={where.rsplit(' ', 1)[1]}:<why>`")
+    failures = list(dict.fromkeys(failures))  # a module called from several roots is reported once per call
+    failures += _checkov_config_problems(repo)
+    if not counts:
+        return FAIL, f"checkov scanned nothing in {root} (exit {p.returncode}):\n{clip(p.stderr, 800)}", dirs
+    if failures:
+        return FAIL, "\n".join(failures + counts), dirs
+    if p.returncode != 0:
+        return FAIL, f"checkov exited {p.returncode} with no failed check:\n{clip(p.stderr, 800)}", dirs
+    return PASS, f"checkov {', '.join(CHECKOV_FRAMEWORKS)} on {root}: " + "; ".join(counts) + \
+        f"; skips at {len(skipped)} places, each with a reason", dirs
+
+
 def _proto_roots(repo: Repo) -> list[Path]:
     """Import roots: buf v2 `modules[].path`, buf.work.yaml `directories`, a v1 buf.yaml's folder, else proto/."""
     roots: set[Path] = set()
@@ -612,6 +697,7 @@ CHECKS = [
     _check("terraform-fmt", check_terraform_fmt),
     _check("terraform-hcl", check_terraform_hcl),
     _check("terraform-validate", check_terraform_validate),
+    _check("checkov", check_checkov),
     _check("protoc", check_protoc),
     _check("buf-lint", check_buf_lint),
     _check("graphql", check_graphql),

@@ -40,6 +40,10 @@ PYTHON_REQUIREMENTS = [
     "graphql-core==3.2.14",  # only for the self-test's fake GraphQL service
 ]
 
+# checkov pins dependencies that clash with the ones above (boto3==1.35.49 against moto's newer boto3,
+# packaging<24): it gets a virtualenv of its own, installed on first use of the `checkov` check (1-2 min).
+CHECKOV_REQUIREMENTS = ["checkov==3.3.30"]
+
 APT_PACKAGES = {"redis-server": "redis-server"}  # command -> Debian package
 
 
@@ -48,6 +52,7 @@ def _digest(*parts: str) -> str:
 
 
 VENV = CACHE / f"venv-{_digest(*PYTHON_REQUIREMENTS, sys.version.split()[0])}"
+CHECKOV_VENV = CACHE / f"checkov-{_digest(*CHECKOV_REQUIREMENTS, sys.version.split()[0])}"
 NODE_DIR = CACHE / f"node-{_digest((HERE / 'js' / 'package-lock.json').read_text())}"
 
 # Shared by every generated project's own installs: the point is that the second value set
@@ -88,6 +93,34 @@ def ensure_python_tools() -> None:
         env={**os.environ, "PIP_CACHE_DIR": str(CACHE / "pip")},
     )
     marker.write_text("\n".join(PYTHON_REQUIREMENTS) + "\n")
+
+
+def ensure_checkov() -> str:
+    """The checkov command, from its own virtualenv; installed once, under a lock (checks run in parallel)."""
+    import fcntl
+
+    checkov = str(CHECKOV_VENV / "bin" / "checkov")
+    marker = CHECKOV_VENV / ".complete"
+    if marker.exists():
+        return checkov
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".checkov.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():  # another process installed it while this one waited
+            return checkov
+        log(f"installing checkov into {CHECKOV_VENV} (once; 1-2 min)")
+        for old in CACHE.glob("checkov-*"):  # other pins: never used again
+            shutil.rmtree(old, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
+        subprocess.run(
+            [str(CHECKOV_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             *CHECKOV_REQUIREMENTS],
+            check=True,
+            stdout=sys.stderr,
+            env={**os.environ, "PIP_CACHE_DIR": str(CACHE / "pip")},
+        )
+        marker.write_text("\n".join(CHECKOV_REQUIREMENTS) + "\n")
+    return checkov
 
 
 def ensure_node_tools() -> Path:
@@ -167,6 +200,7 @@ def versions() -> dict[str, str]:
 
     return {
         "python validators": ", ".join(PYTHON_REQUIREMENTS),
+        "checkov": first_line([str(CHECKOV_VENV / "bin" / "checkov"), "--version"]),
         "node validators": "@backstage/catalog-model, @kubernetes-models/argo-cd, graphql (js/package-lock.json)",
         "terraform": first_line([terraform(), "version"]),
         "node": first_line(["node", "--version"]),
