@@ -74,6 +74,11 @@ test('the template is a Template entity in the catalog, registered through its L
   assert.ok(location, 'the Location entity of templates/location.yaml is in the catalog');
 });
 
+test('the module compiled the bundled template set when the backend started', T, async () => {
+  assert.match(backend.log(), /svcgen: compiled template sets (.*, )?microservice@\d+\.\d+\.\d+ in \d+ ms/);
+  assert.doesNotMatch(backend.log(), /svcgen: (template set .* does not compile|could not compile)/);
+});
+
 test('svcgen:render is listed by GET /v2/actions with its input schema and examples', T, async () => {
   const actions = await api.listActions(backend);
   const ids = actions.map(a => a.id);
