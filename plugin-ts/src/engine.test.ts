@@ -83,7 +83,7 @@ describe('engine', () => {
       assert.deepEqual((await engine.render(dir, values)).files.map(f => f.path), ['NOTES.md', 'README.md', 'abc/__init__.py']);
 
       const builtIn = await engine.resolveTemplateSet('microservice');
-      await engine.render(builtIn, { serviceName: 'abc', owner: 'team-a', repoUrl: 'github.com?owner=o&repo=abc' });
+      await engine.render(builtIn, { serviceName: 'orders', owner: 'team-a', repoUrl: 'github.com?owner=o&repo=orders' });
       assert.equal(__testing.watchedCount(builtIn), 0);
     } finally {
       await removeDir(dir);
