@@ -93,6 +93,8 @@ const TESTS = /([\w.)\]]+)\s+is\s+(startingwith|endingwith)\s*\(/g;
 const TRAILING_COMMA = /,(\s*[}\]])/g;
 const DICT_CALL = /\bdict\(([^()]*)\)/g;
 const INCLUDE = /^\{%(-?)\s*include\s+(['"])([^'"]+)\2\s*(-?)%\}$/;
+const IMPORT = /^\{%(-?)\s*import\s+(['"])([^'"]+)\2\s+as\s+(\w+)\s*(-?)%\}$/;
+const MACRO = /\{%-?\s*macro\s[\s\S]*?\{%-?\s*endmacro\s*-?%\}/g;
 
 /** Splits call arguments at top-level commas (the code has no strings: they are masked). */
 function splitArgs(code) {
@@ -190,7 +192,8 @@ const translations = {
   rawNewline: { afterRaw: 'open' },
   // Nunjucks and Nunjitsu keep the newline after a {# comment #} that trim_blocks removes.
   commentNewline: { afterComment: true },
-  // Nunjitsu renders one inline source (no loader): includes are replaced by the included source.
+  // Nunjitsu renders one inline source (no loader): includes are replaced by the included source,
+  // and `{% import 'x' as ns %}` by x's macro definitions, called without the `ns.` prefix.
   inlineIncludes: { include: true },
 };
 
@@ -227,9 +230,20 @@ function portTemplates(engine, templates, counts = {}) {
       }
     }
     let text = '';
+    const namespaces = [];
     for (let k = 0; k < parts.length; k++) {
       const p = parts[k];
-      if (p.kind === 'block' && INCLUDE.test(p.src) && used.some(([, t]) => t.include)) {
+      if (p.kind === 'block' && IMPORT.test(p.src) && used.some(([, t]) => t.include)) {
+        // The imported template's output is discarded; only its macros are kept (they take no
+        // output of their own), then `ns.macro(` calls become `macro(`.
+        const [, trimBefore, , imported, ns, trimAfter] = IMPORT.exec(p.src);
+        text = trimBefore ? text.replace(/\s+$/, '') : text.replace(/(^|\n)[ \t]+$/, '$1');
+        text += (port(imported, [...stack, name]).match(MACRO) || []).join('');
+        namespaces.push(ns);
+        const next = parts[k + 1];
+        if (next && next.kind === 'text') next.src = trimAfter ? next.src.replace(/^\s+/, '') : next.src.replace(/^\n/, '');
+        count('inlineIncludes');
+      } else if (p.kind === 'block' && INCLUDE.test(p.src) && used.some(([, t]) => t.include)) {
         // The included template's output takes the tag's place; the whitespace the tag's own
         // trimming removes (lstrip_blocks before it, trim_blocks after it, or `-`) is removed here.
         const [, trimBefore, , included, trimAfter] = INCLUDE.exec(p.src);
@@ -247,6 +261,7 @@ function portTemplates(engine, templates, counts = {}) {
         }
       } else if (p.kind === 'var' || p.kind === 'block') {
         let src = p.src;
+        for (const ns of namespaces) src = mapCode(src, (code) => code.replace(new RegExp(`\\b${ns}\\.(\\w+)\\(`, 'g'), '$1('));
         if (collections.size && /^\{%-?\s*(if|elif)\s/.test(src)) {
           const next = mapCode(src, (code) =>
             code.replace(/^(\{%-?\s*(?:if|elif)\s+)(\w+)(\s*-?%\})$/, (all, a, name, b) => (collections.has(name) ? `${a}(${name} | length)${b}` : all)),
