@@ -31,7 +31,7 @@ test: setup
 harness: setup
 	python3 tests/harness/harness.py
 
-# Native, WASM, Nunjucks, Nunjitsu, Jinja2 and fetch:template side by side (≈11 min); see BENCHMARKS.md.
+# Native, WASM, Nunjucks, Nunjitsu, Jinja2 and fetch:template side by side (≈5–15 min); see BENCHMARKS.md.
 bench: setup
 	bash tests/bench/run.sh --wait-quiet=1.5
 

@@ -73,13 +73,13 @@ function fnv(buf) {
   return h.toString(16).padStart(16, '0');
 }
 
-/** Templates of the set that no check renders (directly or through an include). */
+/** Templates of the set that no check renders (directly or through an include or import). */
 function uncovered(templates, renderedSources) {
   const seen = new Set();
   const visit = (name) => {
     if (seen.has(name)) return;
     seen.add(name);
-    for (const m of (templates[name] || '').matchAll(/\{%-?\s*include\s+(['"])([^'"]+)\1/g)) visit(m[2]);
+    for (const m of (templates[name] || '').matchAll(/\{%-?\s*(?:include|import|from)\s+(['"])([^'"]+)\1/g)) visit(m[2]);
   };
   renderedSources.forEach(visit);
   return Object.keys(templates).filter((t) => !seen.has(t));
