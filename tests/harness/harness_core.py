@@ -117,7 +117,8 @@ def generate(root: Path, out_root: Path, entry: dict, template_dir: str | None) 
     if not r.ok:
         return target, Check("generate", "preview", FAIL, t.seconds, f"exit {r.returncode}: {clip(r.output)}")
     files = sum(1 for p in target.rglob("*") if p.is_file())
-    return target, Check("generate", "preview", PASS, t.seconds, f"{files} files in {target}")
+    shown = target.relative_to(root) if target.is_relative_to(root) else target  # no machine paths in reports
+    return target, Check("generate", "preview", PASS, t.seconds, f"{files} files in {shown}")
 
 
 # --------------------------------------------------------------------------- expectations
