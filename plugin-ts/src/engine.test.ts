@@ -1,4 +1,4 @@
-import { BROKEN_SET, FIXTURES, removeDir, tempDir, TINY_SET } from './__testing__/helpers';
+import { BROKEN_SET, FIXTURES, removeDir, setWithLinks, tempDir, TINY_SET } from './__testing__/helpers';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -112,5 +112,140 @@ describe('engine', () => {
     assert.equal(output.files.length, 2);
     assert.equal(__testing.generation(), generation + 1);
     assert.notEqual(__testing.instance(), dead, 'the glue module was loaded afresh, not reused from the require cache');
+  });
+});
+
+describe('engine: symbolic links in template sets', () => {
+  const OUTSIDE = /a location outside the set; template sets may only link inside themselves$/;
+
+  /** Expects `promise` to fail with the InputError naming `link` (set-relative) and `target`. */
+  async function refusesLink(promise: Promise<unknown>, link: string, target: string, secret?: string) {
+    await assert.rejects(promise, (err: Error) => {
+      assert.equal(err.name, 'InputError');
+      assert.ok(
+        err.message.startsWith(`svcgen: template set "linked": ${link} is a symbolic link to ${target}`),
+        err.message,
+      );
+      assert.match(err.message, OUTSIDE);
+      if (secret) assert.ok(!err.message.includes(secret), 'the content never shows');
+      return true;
+    });
+  }
+
+  it('refuses a link to a file outside the set, wherever the set is read', async () => {
+    const outside = await tempDir('svcgen-outside-');
+    const secretFile = path.join(outside, 'secret.txt');
+    const secret = `secret-${Math.random()}`;
+    await fs.writeFile(secretFile, secret);
+    const { root, dir } = await setWithLinks({ 'skeleton/secrets.txt': secretFile });
+    try {
+      await refusesLink(readTemplateSetFiles(dir), 'skeleton/secrets.txt', secretFile, secret);
+      await refusesLink(new SvcgenEngine().render(dir, { serviceName: 'abc' }), 'skeleton/secrets.txt', secretFile, secret);
+      const { compiled, failed } = await new SvcgenEngine({ templateDirs: [root] }).warmUp();
+      assert.ok(!compiled.some(c => c.startsWith('tiny@')), compiled.join(', '));
+      assert.deepEqual(failed.map(f => f.name), ['linked']);
+      await refusesLink(Promise.reject(failed[0].error), 'skeleton/secrets.txt', secretFile, secret);
+      // Relative links are resolved the same way.
+      const relative = path.relative(path.join(dir, 'skeleton'), secretFile);
+      await fs.rm(path.join(dir, 'skeleton/secrets.txt'));
+      await fs.symlink(relative, path.join(dir, 'skeleton/secrets.txt'));
+      await refusesLink(readTemplateSetFiles(dir), 'skeleton/secrets.txt', `${relative} (${await fs.realpath(secretFile)})`, secret);
+    } finally {
+      await removeDir(root);
+      await removeDir(outside);
+    }
+  });
+
+  it('refuses a link to /proc/self/environ: the environment never reaches a render', { skip: process.platform !== 'linux' }, async () => {
+    const { root, dir } = await setWithLinks({ 'skeleton/env.txt.jinja': '/proc/self/environ' });
+    try {
+      await assert.rejects(readTemplateSetFiles(dir), (err: Error) => {
+        assert.equal(err.name, 'InputError');
+        assert.match(err.message, /^svcgen: template set "linked": skeleton\/env\.txt\.jinja is a symbolic link to \/proc\/self\/environ \(\/proc\/\d+\/environ\), a location outside the set/);
+        assert.ok(!err.message.includes('PATH='), err.message);
+        return true;
+      });
+      await assert.rejects(new SvcgenEngine().render(dir, { serviceName: 'abc' }), { name: 'InputError' });
+    } finally {
+      await removeDir(root);
+    }
+  });
+
+  it('refuses a link to a folder outside the set, even a link in a linked folder', async () => {
+    const outside = await tempDir('svcgen-outside-');
+    await fs.writeFile(path.join(outside, 'id_rsa'), 'private key');
+    const { root, dir } = await setWithLinks({ 'skeleton/home': outside });
+    try {
+      await refusesLink(readTemplateSetFiles(dir), 'skeleton/home', outside, 'private key');
+      // The set's root itself may be reached through a link; a link inside still may not leave.
+      const alias = path.join(root, 'alias');
+      await fs.symlink(dir, alias);
+      await assert.rejects(readTemplateSetFiles(alias), /template set "alias": skeleton\/home is a symbolic link to .*outside the set/);
+    } finally {
+      await removeDir(root);
+      await removeDir(outside);
+    }
+  });
+
+  it('refuses a dangling link with a clear error', async () => {
+    const { root, dir } = await setWithLinks({ 'skeleton/gone.txt': 'no-such-file' });
+    try {
+      await assert.rejects(readTemplateSetFiles(dir), {
+        name: 'InputError',
+        message: 'svcgen: template set "linked": skeleton/gone.txt is a symbolic link to no-such-file, which cannot be read (ENOENT)',
+      });
+    } finally {
+      await removeDir(root);
+    }
+  });
+
+  it('follows links that stay inside the set, skipping cycles; the set may be reached through a link', async () => {
+    const { root, dir } = await setWithLinks({
+      'skeleton/COPY.md.jinja': 'README.md.jinja',
+      'skeleton/alias': '{{ serviceSnake }}',
+      'skeleton/loop': '.',
+      'skeleton/up': '..',
+    });
+    try {
+      const files = await readTemplateSetFiles(dir);
+      // A folder reached twice is read once (the cycle protection), under its first path in name
+      // order: here the link, which sorts before "{{ serviceSnake }}".
+      assert.deepEqual(
+        files.map(f => f.path),
+        ['manifest.yaml', 'skeleton/COPY.md.jinja', 'skeleton/README.md.jinja', 'skeleton/alias/__init__.py', 'skeleton/run.sh'],
+      );
+      const output = await new SvcgenEngine().render(dir, { serviceName: 'abc' });
+      const text = Object.fromEntries(splitOutput(output).map(f => [f.path, Buffer.from(f.contents).toString()]));
+      assert.equal(text['COPY.md'], text['README.md']);
+      assert.ok('alias/__init__.py' in text, Object.keys(text).join(', '));
+      const alias = path.join(root, 'alias');
+      await fs.symlink(dir, alias);
+      assert.deepEqual((await readTemplateSetFiles(alias)).map(f => f.path), files.map(f => f.path));
+    } finally {
+      await removeDir(root);
+    }
+  });
+
+  it('notices a cached file replaced by a link outside the set', async () => {
+    const outside = await tempDir('svcgen-outside-');
+    await fs.writeFile(path.join(outside, 'secret.txt'), 'e2a6f1c0-content');
+    const { root, dir } = await setWithLinks({});
+    try {
+      const engine = new SvcgenEngine();
+      await engine.render(dir, { serviceName: 'abc' });
+      assert.equal(__testing.isCached(dir), true);
+      const readme = path.join(dir, 'skeleton/README.md.jinja');
+      await fs.rm(readme);
+      await fs.symlink(path.join(outside, 'secret.txt'), readme);
+      await refusesLink(
+        engine.render(dir, { serviceName: 'abc' }),
+        'skeleton/README.md.jinja',
+        path.join(outside, 'secret.txt'),
+        'e2a6f1c0-content',
+      );
+    } finally {
+      await removeDir(root);
+      await removeDir(outside);
+    }
   });
 });

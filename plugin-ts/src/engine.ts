@@ -1,8 +1,10 @@
 /*
- * The one place the svcgen WebAssembly core is loaded and called, shared by the scaffolder action
- * and the preview CLI.
+ * The one place the svcgen WebAssembly core is loaded and called: inside the render worker for the
+ * scaffolder action (worker.ts), in process for the preview CLI.
  *
- * - The wasm-bindgen glue (../wasm/svcgen.js) is required once per process, lazily.
+ * - The wasm-bindgen glue (../wasm/svcgen.js) is required once per thread, lazily.
+ * - A template set is read without leaving it: a symbolic link resolving outside the set's folder
+ *   fails the set with an `InputError` naming the link.
  * - Compiled template sets are cached by folder. A set in a configured folder is recompiled when
  *   one of its files or folders changes (one parallel round of `stat`s per call); the sets built
  *   into this package change only with the package, so they are never checked again.
@@ -11,7 +13,7 @@
  *   and the current call fails with a `SvcgenCrashError`.
  */
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '@backstage/errors';
 import type * as Glue from '../wasm/svcgen';
@@ -114,37 +116,68 @@ interface FoundFile extends Stamped {
   executable: boolean;
 }
 
-function stampOf(stat: import('node:fs').Stats): string {
+function stampOf(stat: Stats): string {
   return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.mode}`;
 }
 
 /**
- * Lists every regular file under `root` (following symbolic links, skipping cycles), sorted by
- * path, with paths relative to `root` and `/` separators; and the folders walked.
+ * Lists every regular file under `root`, sorted by path, with paths relative to `root` and `/`
+ * separators; and the folders walked. A symbolic link is followed only when it resolves inside
+ * `root` (cycles are skipped); one resolving outside fails the whole set with an `InputError`, so
+ * that no file of the machine (say /proc/self/environ) ends up in a generated repository. Every
+ * path returned is a resolved one: what was checked is what is read.
  */
 async function listFiles(root: string): Promise<{ files: FoundFile[]; folders: Stamped[] }> {
   const files: FoundFile[] = [];
   const folders: Stamped[] = [];
   const seen = new Set<string>();
+  const realRoot = await fs.realpath(root);
+  const refuse = (message: string) => new InputError(`svcgen: template set "${path.basename(root)}": ${message}`);
+
+  /** The stat of `absolute` and the path to read it by: resolved, and checked, when it is a link. */
+  async function inspect(absolute: string, relative: string): Promise<{ real: string; stat: Stats }> {
+    const stat = await fs.lstat(absolute);
+    if (!stat.isSymbolicLink()) return { real: absolute, stat };
+    const target = await fs.readlink(absolute);
+    let real: string;
+    try {
+      real = await fs.realpath(absolute);
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw refuse(`${relative} is a symbolic link to ${target}, which cannot be read (${reason})`);
+    }
+    if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
+      const shown = real === target ? target : `${target} (${real})`;
+      throw refuse(
+        `${relative} is a symbolic link to ${shown}, a location outside the set; template sets may only link inside themselves`,
+      );
+    }
+    return { real, stat: await fs.stat(real) };
+  }
+
+  /** Walks the folder `dir` (a resolved path inside the set), shown as `rel`. */
   async function walk(dir: string, rel: string): Promise<void> {
-    const real = await fs.realpath(dir);
-    if (seen.has(real)) return;
-    seen.add(real);
-    folders.push({ absolute: dir, stamp: stampOf(await fs.stat(dir)) });
-    const entries = await fs.readdir(dir);
-    const stats = await Promise.all(entries.map(name => fs.stat(path.join(dir, name))));
+    if (seen.has(dir)) return;
+    seen.add(dir);
+    // The root as given: should it be a link, retargeting it is a change too.
+    const watchedDir = rel ? dir : root;
+    folders.push({ absolute: watchedDir, stamp: stampOf(await fs.stat(watchedDir)) });
+    const entries = (await fs.readdir(dir)).sort();
+    const relativeOf = (name: string) => (rel ? `${rel}/${name}` : name);
+    const found = await Promise.allSettled(entries.map(name => inspect(path.join(dir, name), relativeOf(name))));
+    // In name order, so that the first bad link reported is the same every time.
     for (const [i, name] of entries.entries()) {
-      const absolute = path.join(dir, name);
-      const relative = rel ? `${rel}/${name}` : name;
-      const stat = stats[i];
+      const result = found[i];
+      if (result.status === 'rejected') throw result.reason;
+      const { real, stat } = result.value;
       if (stat.isDirectory()) {
-        await walk(absolute, relative);
+        await walk(real, relativeOf(name));
       } else if (stat.isFile()) {
-        files.push({ path: relative, absolute, stamp: stampOf(stat), executable: (stat.mode & 0o111) !== 0 });
+        files.push({ path: relativeOf(name), absolute: real, stamp: stampOf(stat), executable: (stat.mode & 0o111) !== 0 });
       }
     }
   }
-  await walk(root, '');
+  await walk(realRoot, '');
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { files, folders };
 }

@@ -1,7 +1,7 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { createSvcgenRenderAction } from './actions';
-import { SvcgenEngine } from './engine';
+import { SvcgenWorkerEngine } from './worker';
 
 /**
  * Adds the `svcgen:render` action to the scaffolder. Reads the optional `svcgen.templateDirs`.
@@ -21,10 +21,11 @@ export const svcgenModule = createBackendModule({
       async init({ scaffolder, config, logger }) {
         const templateDirs = config.getOptionalStringArray('svcgen.templateDirs');
         scaffolder.addActions(createSvcgenRenderAction({ templateDirs }));
-        // Load the WebAssembly core and compile the sets now, in the background (compiled sets are
-        // shared by the process): no task pays the cold start, and a broken set shows in the log.
+        // Start the render worker, load the WebAssembly core in it and compile the sets now, in the
+        // background (compiled sets are shared by the process): no task pays the cold start, and a
+        // broken set shows in the log.
         const started = performance.now();
-        new SvcgenEngine({ templateDirs }).warmUp().then(
+        new SvcgenWorkerEngine({ templateDirs }).warmUp().then(
           ({ compiled, failed }) => {
             const ms = Math.round(performance.now() - started);
             logger.info(`svcgen: compiled template sets ${compiled.join(', ') || '(none)'} in ${ms} ms`);

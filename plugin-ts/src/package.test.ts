@@ -36,6 +36,7 @@ describe('packed package', () => {
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/preview.js',
+      'dist/worker.js',
       'bin/svcgen-preview.js',
       'wasm/svcgen.js',
       'wasm/svcgen.d.ts',

@@ -2,7 +2,8 @@
 /*
  * One real Backstage backend (examples/backend, SQLite in memory) driven only through its HTTP API:
  * catalog registration, the action list, a task from the story's values with its event stream and
- * the pushed repository, invalid values, faults, and the dry-run of the real template.
+ * the pushed repository, invalid values, faults (template sets in svcgen.templateDirs linking
+ * outside themselves, a slow set while the API keeps answering), and the dry-run of the real template.
  */
 
 const assert = require('node:assert/strict');
@@ -15,7 +16,7 @@ const H = require('./lib/harness');
 const { checkProposals, deletedPaths, proposals, withoutDeleted } = require('./lib/expect');
 const { diffListing, diffTrees, fromDirectoryContents, preview } = require('./lib/preview');
 const api = require('./lib/scaffolder');
-const { REAL_LOCATION, REAL_TEMPLATE, TEST_PUBLISH_ACTION, writeTestTemplates } = require('./lib/templates');
+const { REAL_LOCATION, REAL_TEMPLATE, TEST_PUBLISH_ACTION, writeTemplateSets, writeTestTemplates } = require('./lib/templates');
 const { repoOf, storyValues } = require('./lib/values');
 
 H.installGuards(8 * 60_000);
@@ -29,6 +30,7 @@ let work;
 let gitHost;
 let backend;
 let templates;
+let sets;
 let story;
 let storyPreview;
 
@@ -36,6 +38,7 @@ before(async () => {
   work = H.tempDir('single');
   gitHost = await new GitHost(path.join(work, 'git')).start();
   templates = writeTestTemplates(work);
+  sets = writeTemplateSets(work);
   story = storyValues();
   backend = new Backend({
     name: 'sqlite',
@@ -44,6 +47,7 @@ before(async () => {
     config: {
       backend: { workingDirectory: path.join(work, 'scaffolder-workspaces') },
       catalog: { locations: templates.locations },
+      svcgen: { templateDirs: sets.templateDirs },
       integrations: gitHost.integrationConfig,
       e2eTestOnly: { localGit: { rootDir: gitHost.root, webBaseUrl: gitHost.baseUrl } },
     },
@@ -74,9 +78,19 @@ test('the template is a Template entity in the catalog, registered through its L
   assert.ok(location, 'the Location entity of templates/location.yaml is in the catalog');
 });
 
-test('the module compiled the bundled template set when the backend started', T, async () => {
-  assert.match(backend.log(), /svcgen: compiled template sets (.*, )?microservice@\d+\.\d+\.\d+ in \d+ ms/);
-  assert.doesNotMatch(backend.log(), /svcgen: (template set .* does not compile|could not compile)/);
+test('the module compiled the template sets when the backend started, all but those linking outside themselves', T, async () => {
+  const log = backend.log();
+  assert.match(log, /svcgen: compiled template sets (.*, )?microservice@\d+\.\d+\.\d+ in \d+ ms/);
+  assert.match(log, /svcgen: compiled template sets .*e2e-slow@1\.0\.0/);
+  assert.doesNotMatch(log, /svcgen: could not compile/);
+  const failed = [...log.matchAll(/svcgen: template set "([^"]+)" does not compile; tasks using it will fail: (.*)/g)];
+  const links = Object.values(sets.links);
+  assert.deepEqual(failed.map(m => m[1]).sort(), links.map(l => l.set).sort(), log);
+  for (const { set, link } of links) {
+    const [, , message] = failed.find(m => m[1] === set);
+    assert.ok(message.startsWith(`svcgen: template set "${set}": ${link} is a symbolic link to `), message);
+  }
+  assert.ok(!log.includes(sets.secret), 'the linked secret is never logged');
 });
 
 test('svcgen:render is listed by GET /v2/actions with its input schema and examples', T, async () => {
@@ -239,6 +253,75 @@ for (const [kase, expected] of [
     assert.equal(fs.existsSync(gitHost.bareRepo('acme', repo)), false, 'nothing pushed');
   });
 }
+
+for (const kase of ['link-to-a-file-outside', 'link-to-proc-environ']) {
+  test(`a template set in svcgen.templateDirs with a ${kase.replace(/-/g, ' ')}: the task fails naming the link, its content goes nowhere`, T, async () => {
+    const { set, link, target } = sets.links[kase];
+    const repo = `fault-${kase}`;
+    const created = await api.createTask(backend, BAD_INPUTS_TEMPLATE, { case: kase, serviceName: 'fault-service', repoUrl: `github.com?owner=acme&repo=${repo}` });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { events, completion } = await api.waitForCompletion(backend, created.body.id);
+    const task = await api.getTask(backend, created.body.id);
+    assert.equal(task.status, 'failed', api.formatEvents(events));
+    const message = completion.body.error?.message ?? '';
+    H.record(`fault.${kase}`, message);
+    const expected = `svcgen: template set "${set}": ${link} is a symbolic link to ${target}`;
+    assert.ok(message.startsWith(expected), `${message}\ndoes not start with\n${expected}`);
+    assert.match(message, /, a location outside the set; template sets may only link inside themselves$/);
+    assert.ok(events.some(e => e.body.stepId === `render-${kase}` && e.body.status === 'failed'), api.formatEvents(events));
+    assert.ok(!events.some(e => e.body.stepId === 'publish' && e.body.status === 'processing'), 'publish never started');
+    assert.equal(fs.existsSync(gitHost.bareRepo('acme', repo)), false, 'nothing pushed');
+    // Neither the linked file nor the backend's environment shows anywhere.
+    const seen = JSON.stringify([events, task]) + backend.log();
+    for (const secret of [sets.secret, TOKEN, 'SVCGEN_API_TOKEN=']) {
+      assert.ok(!seen.includes(secret), `${secret.slice(0, 16)}… appears in the task or the log`);
+    }
+  });
+}
+
+test('GET /v2/actions answers at once while a task renders a slow template set (the render runs off the main thread)', T, async () => {
+  const created = await api.createTask(backend, BAD_INPUTS_TEMPLATE, { case: 'slow-set', serviceName: 'slow-service', repoUrl: 'github.com?owner=acme&repo=fault-slow-set' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const taskId = created.body.id;
+  // When this test saw the render step begin and fail, through the task's event feed.
+  const seen = {};
+  const onEvent = e => {
+    if (e.type === 'log' && e.body.stepId === 'render-slow-set' && ['processing', 'failed'].includes(e.body.status)) {
+      seen[e.body.status] ??= Date.now();
+    }
+  };
+  let finished = false;
+  const following = api.waitForCompletion(backend, taskId, { onEvent }).finally(() => {
+    finished = true;
+  });
+  // GET /v2/actions, one request after the other, until the task has finished.
+  const requests = [];
+  while (!finished) {
+    const sent = Date.now();
+    const actions = await api.listActions(backend);
+    requests.push({ sent, answered: Date.now() });
+    assert.ok(actions.some(a => a.id === 'svcgen:render'));
+  }
+  const { events, completion } = await following;
+  assert.equal((await api.getTask(backend, taskId)).status, 'failed', api.formatEvents(events));
+  assert.match(completion.body.error?.message ?? '', /fuel/, 'the render ran until the core stopped it');
+  assert.ok(seen.processing && seen.failed, api.formatEvents(events));
+
+  const renderMs = seen.failed - seen.processing;
+  const during = requests.filter(r => r.sent >= seen.processing && r.answered <= seen.failed);
+  const figure = {
+    renderMs,
+    requests: requests.length,
+    answeredDuringRender: during.length,
+    latencyMs: H.stats(requests.map(r => r.answered - r.sent)),
+  };
+  H.record('slowRender.actionsWhileRendering', figure);
+  // Ratios, not absolute times: while the step rendered, the backend answered request after
+  // request, the slowest of them in a small fraction of the render's duration.
+  assert.ok(during.length >= 5, `only ${during.length} GET /v2/actions answered during the render: ${JSON.stringify(figure)}`);
+  assert.ok(figure.latencyMs.max < renderMs / 10, `the slowest GET /v2/actions took more than a tenth of the render: ${JSON.stringify(figure)}`);
+  assert.equal(fs.existsSync(gitHost.bareRepo('acme', 'fault-slow-set')), false, 'nothing pushed');
+});
 
 test('POST /v2/dry-run with the real template returns the generated files; publish and register are skipped', T, async () => {
   // The template as the Template Editor gets it: the real entity from the catalog.

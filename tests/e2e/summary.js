@@ -31,6 +31,13 @@ for (const [node, m] of byNode) {
   }
   const dry = ['github', 'gitlab', 'default'].map(k => m[`dryRun.${k}.ms`]).filter(v => v !== undefined);
   if (dry.length) lines.push(`dry-run of the real template: ${dry.map(ms).join(', ')}`);
+  const slow = m['slowRender.actionsWhileRendering'];
+  if (slow) {
+    lines.push(
+      `GET /v2/actions while a task renders a slow set (${ms(slow.renderMs)}): ${slow.answeredDuringRender} answered during the render, ` +
+        `latency median ${ms(slow.latencyMs.median)}, max ${ms(slow.latencyMs.max)}`,
+    );
+  }
   if (m['postgres.startMs'] !== undefined) lines.push(`PostgreSQL initdb + start: ${ms(m['postgres.startMs'])}`);
   for (const k of ['firstReplica', 'secondReplica']) {
     const c = m[`coldStart.postgres.${k}`];

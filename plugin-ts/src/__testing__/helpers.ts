@@ -9,6 +9,8 @@ export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 export const FIXTURES = path.join(PACKAGE_ROOT, 'test-fixtures');
 export const TINY_SET = path.join(FIXTURES, 'tiny');
 export const BROKEN_SET = path.join(FIXTURES, 'broken');
+/** A set whose files each loop until the core stops them at its fuel limit (a template error). */
+export const SLOW_SET = path.join(FIXTURES, 'slow');
 /** The repository's example values for the microservice set. */
 export const USER_SERVICE_VALUES = path.resolve(PACKAGE_ROOT, '..', 'examples', 'values', 'user-service.yaml');
 
@@ -19,6 +21,21 @@ export async function tempDir(prefix = 'svcgen-test-'): Promise<string> {
 
 export async function removeDir(dir: string): Promise<void> {
   await fs.rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * A copy of the tiny set, as `<root>/linked`, with symbolic links added: `links` maps a path in
+ * the set to the link's target. `root` is a folder for `templateDirs`; remove it with `removeDir`.
+ */
+export async function setWithLinks(links: Record<string, string>): Promise<{ root: string; dir: string }> {
+  const root = await tempDir('svcgen-links-');
+  const dir = path.join(root, 'linked');
+  await fs.cp(TINY_SET, dir, { recursive: true });
+  for (const [link, target] of Object.entries(links)) {
+    await fs.mkdir(path.dirname(path.join(dir, link)), { recursive: true });
+    await fs.symlink(target, path.join(dir, link));
+  }
+  return { root, dir };
 }
 
 export interface FileEntry {

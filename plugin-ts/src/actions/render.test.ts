@@ -1,11 +1,21 @@
-import { FIXTURES, readTree, recordingLogger, removeDir, tempDir, TINY_SET, USER_SERVICE_VALUES } from '../__testing__/helpers';
+import {
+  FIXTURES,
+  readTree,
+  recordingLogger,
+  removeDir,
+  setWithLinks,
+  tempDir,
+  TINY_SET,
+  USER_SERVICE_VALUES,
+} from '../__testing__/helpers';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import * as YAML from 'yaml';
-import { __testing, splitOutput, SvcgenCrashError, SvcgenEngine } from '../engine';
+import { splitOutput, SvcgenCrashError, SvcgenEngine } from '../engine';
+import { __testing } from '../worker';
 import { createSvcgenRenderAction } from './render';
 
 const action = createSvcgenRenderAction({ templateDirs: [FIXTURES] });
@@ -208,27 +218,45 @@ describe('svcgen:render', () => {
     await assert.rejects(fs.access(outside));
   });
 
-  it('recovers from a WebAssembly trap with a fresh instance', async () => {
+  it('recovers from a WebAssembly trap in the render worker with a fresh instance', async () => {
     const values = { serviceName: 'user-service', withScript: true };
     await action.handler(context(workspace, { templateSet: 'tiny', values }).ctx);
-    const before = __testing.generation();
-    assert.equal(__testing.isCached(TINY_SET), true);
+    const before = await __testing.generation();
+    assert.equal(await __testing.isCached(TINY_SET), true);
 
-    assert.throws(() => __testing.trap(), (err: unknown) => {
+    await assert.rejects(__testing.trap(), (err: unknown) => {
       assert.ok(err instanceof SvcgenCrashError);
       assert.match(err.message, /WebAssembly core crashed \(unreachable\)/);
       assert.equal((err.cause as Error).name, 'RuntimeError');
       return true;
     });
-    assert.equal(__testing.isCached(TINY_SET), false, 'sets compiled by the dead instance are dropped');
+    assert.equal(await __testing.isCached(TINY_SET), false, 'sets compiled by the dead instance are dropped');
 
     const again = await tempDir();
     dirs.push(again);
     const { ctx, outputs } = context(again, { templateSet: 'tiny', values });
     await action.handler(ctx);
-    assert.equal(__testing.generation(), before + 1, 'a fresh instance served the next call');
+    assert.equal(await __testing.generation(), before + 1, 'a fresh instance served the next call');
     assert.deepEqual(await readTree(again), await readTree(workspace));
     assert.equal(outputs.get('templateVersion'), '1.0.0');
+  });
+
+  it('refuses a template set with a symbolic link out of the set, writing nothing', async () => {
+    const outside = await tempDir('svcgen-outside-');
+    dirs.push(outside);
+    const secretFile = path.join(outside, 'token');
+    await fs.writeFile(secretFile, 'ghp_not-a-real-token');
+    const { root } = await setWithLinks({ 'skeleton/secrets.txt': secretFile });
+    dirs.push(root);
+    const linking = createSvcgenRenderAction({ templateDirs: [root] });
+    const { ctx, outputs } = context(workspace, { templateSet: 'linked', values: { serviceName: 'a' } });
+    const err = await rejectsWith(linking.handler(ctx), 'InputError');
+    assert.equal(
+      err.message,
+      `svcgen: template set "linked": skeleton/secrets.txt is a symbolic link to ${secretFile}, a location outside the set; template sets may only link inside themselves`,
+    );
+    assert.deepEqual(await fs.readdir(workspace), []);
+    assert.equal(outputs.size, 0);
   });
 
   it('renders the built-in microservice set by default', async () => {

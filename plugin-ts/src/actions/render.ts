@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { DEFAULT_TEMPLATE_SET, isSvcgenError, SvcgenEngine } from '../engine';
+import { DEFAULT_TEMPLATE_SET, isSvcgenError } from '../engine';
+import { SvcgenWorkerEngine } from '../worker';
 import { formatKiB, writeOutput } from '../writer';
 import { examples } from './render.examples';
 
@@ -18,12 +19,13 @@ export interface SvcgenRenderActionOptions {
 
 /**
  * Creates the `svcgen:render` action: validates the values against a template set's manifest,
- * renders every file in memory, and only then writes them into the workspace.
+ * renders every file in memory, and only then writes them into the workspace. The render runs in
+ * the process's render worker thread, never on the backend's main thread.
  *
  * @public
  */
 export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}) {
-  const engine = new SvcgenEngine({ templateDirs: options.templateDirs });
+  const engine = new SvcgenWorkerEngine({ templateDirs: options.templateDirs });
 
   return createTemplateAction({
     id: 'svcgen:render',

@@ -4,6 +4,7 @@ import {
   PACKAGE_ROOT,
   readTree,
   removeDir,
+  setWithLinks,
   tempDir,
   TINY_SET,
   USER_SERVICE_VALUES,
@@ -173,6 +174,24 @@ describe('svcgen-preview', () => {
     assert.equal(result.code, 3);
     assert.match(result.stderr, /unsafe output path: "\.\.\/evil\.txt" has a "\.\." segment \(in skeleton\/\{\{ fileName \}\}\.txt\)/);
     assert.deepEqual(await fs.readdir(cwd), []);
+  });
+
+  it('exits 3 naming a symbolic link out of the template set, and writes nothing', async () => {
+    const secretFile = path.join(cwd, 'secret.txt');
+    await fs.writeFile(secretFile, 'the secret');
+    const { root, dir } = await setWithLinks({ 'skeleton/secrets.txt': secretFile });
+    try {
+      const result = await preview(['--template-dir', dir, '--set', 'serviceName=a', '--out', 'out'], cwd);
+      assert.equal(result.code, 3);
+      assert.equal(result.stdout, '');
+      assert.equal(
+        result.stderr,
+        `svcgen-preview: template set "linked": skeleton/secrets.txt is a symbolic link to ${secretFile}, a location outside the set; template sets may only link inside themselves\n`,
+      );
+      assert.deepEqual(await fs.readdir(cwd), ['secret.txt']);
+    } finally {
+      await removeDir(root);
+    }
   });
 
   it('exits 3 for a folder without a manifest', async () => {

@@ -18,6 +18,8 @@ pub enum ErrorKind {
     Template,
     /// An output path is unsafe, or two files claim the same path.
     Path,
+    /// The render needed more work or output than the set's `limits` allow.
+    Limit,
 }
 
 impl ErrorKind {
@@ -27,6 +29,7 @@ impl ErrorKind {
             ErrorKind::Manifest => "invalid template set",
             ErrorKind::Template => "template error",
             ErrorKind::Path => "unsafe output path",
+            ErrorKind::Limit => "render limit exceeded",
         }
     }
 }
@@ -169,4 +172,17 @@ impl std::error::Error for Error {}
 /// A string in double quotes with control characters escaped, so every message stays one line.
 pub(crate) fn quote(text: &str) -> String {
     crate::filters::json_str(text)
+}
+
+/// Characters of a value that an error message quotes; the rest is summarised, so a huge value
+/// cannot flood a task log.
+const QUOTED_PREFIX: usize = 48;
+
+/// A value as error messages show it: quoted, cut to its first [`QUOTED_PREFIX`] characters
+/// (`"abc"…`).
+pub(crate) fn quote_value(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_PREFIX) {
+        None => quote(text),
+        Some((end, _)) => format!("{}…", quote(&text[..end])),
+    }
 }

@@ -10,6 +10,7 @@ use minijinja::value::Serde;
 use minijinja::{Captured, Environment, Value};
 use serde_json::{Map, Value as Json};
 
+use crate::budget::Budget;
 use crate::error::Error;
 use crate::manifest::{Manifest, MANIFEST_FILE};
 
@@ -103,12 +104,13 @@ impl Expressions {
         index: usize,
         context: &Value,
         invalid: &HashSet<String>,
+        budget: &mut Budget,
     ) -> Result<Option<bool>, Error> {
         let rule = &self.rules[index];
         if rule.reads.iter().any(|v| invalid.contains(v)) {
             return Ok(None);
         }
-        let captured = evaluate(env, &rule.template, context, std::slice::from_ref(&rule.what))?;
+        let captured = evaluate(env, &rule.template, context, std::slice::from_ref(&rule.what), budget)?;
         Ok(Some(captured.state().lookup("ok").is_some_and(|v| v.is_true())))
     }
 
@@ -126,9 +128,10 @@ impl Expressions {
         manifest: &Manifest,
         values: &Map<String, Json>,
         invalid: &HashSet<String>,
+        budget: &mut Budget,
     ) -> Result<(Map<String, Json>, HashSet<String>), Error> {
         if invalid.is_empty() {
-            let derived = self.derive(env, manifest, &Value::from(Serde(values)))?;
+            let derived = self.derive(env, manifest, &Value::from(Serde(values)), budget)?;
             return Ok((derived, HashSet::new()));
         }
         let mut scope = values.clone();
@@ -142,10 +145,22 @@ impl Expressions {
             let value = if reads.iter().any(|v| invalid.contains(v)) {
                 None
             } else {
-                evaluate(env, template, &Value::from(Serde(&scope)), std::slice::from_ref(what))
-                    .ok()
-                    .and_then(|captured| captured.state().lookup(name))
-                    .and_then(|value| serde_json::to_value(&value).ok())
+                match evaluate(
+                    env,
+                    template,
+                    &Value::from(Serde(&scope)),
+                    std::slice::from_ref(what),
+                    budget,
+                ) {
+                    Ok(captured) => match captured.state().lookup(name).map(|v| budget.charge_json(&v, what)) {
+                        Some(Ok(value)) => Some(value),
+                        Some(Err(err)) if err.kind() == crate::ErrorKind::Limit => return Err(err),
+                        _ => None,
+                    },
+                    // Running out of budget is no reason to skip a rule: it ends the render.
+                    Err(err) if err.kind() == crate::ErrorKind::Limit => return Err(err),
+                    Err(_) => None,
+                }
             };
             match value {
                 Some(value) => {
@@ -166,22 +181,21 @@ impl Expressions {
         env: &Environment<'_>,
         manifest: &Manifest,
         context: &Value,
+        budget: &mut Budget,
     ) -> Result<Map<String, Json>, Error> {
-        let captured = evaluate(env, DERIVED, context, &self.derived)?;
+        let captured = evaluate(env, DERIVED, context, &self.derived, budget)?;
         let state = captured.state();
         let mut derived = Map::new();
-        for name in manifest.derived.keys() {
-            let value = state.lookup(name).unwrap_or_default();
-            let value =
-                serde_json::to_value(&value).map_err(|e| Error::manifest(format!("derived value {name}: {e}")))?;
+        for (name, what) in manifest.derived.keys().zip(&self.derived) {
+            let value = budget.charge_json(&state.lookup(name).unwrap_or_default(), what)?;
             derived.insert(name.clone(), value);
         }
         Ok(derived)
     }
 
     /// Whether each condition holds, in manifest order.
-    pub fn conditions(&self, env: &Environment<'_>, context: &Value) -> Result<Vec<bool>, Error> {
-        let captured = evaluate(env, CONDITIONS, context, &self.conditions)?;
+    pub fn conditions(&self, env: &Environment<'_>, context: &Value, budget: &mut Budget) -> Result<Vec<bool>, Error> {
+        let captured = evaluate(env, CONDITIONS, context, &self.conditions, budget)?;
         let state = captured.state();
         Ok((0..self.conditions.len())
             .map(|i| state.lookup(&format!("c{i}")).is_some_and(|v| v.is_true()))
@@ -228,13 +242,19 @@ fn evaluate<'e>(
     template: &str,
     context: &Value,
     whats: &[String],
+    budget: &mut Budget,
 ) -> Result<Captured<'e>, Error> {
     let template = env
         .get_template(template)
         .map_err(|e| Error::expression(MANIFEST_FILE, &e))?;
-    template
+    let captured = template
         .render_captured(context)
-        .map_err(|e| Error::expression(what_at(whats, &e), &e))
+        .map_err(|e| match budget.limit_error(&e) {
+            Some(limit) => limit.in_file(MANIFEST_FILE, None),
+            None => Error::expression(what_at(whats, &e), &e),
+        })?;
+    budget.charge(captured.state(), MANIFEST_FILE)?;
+    Ok(captured)
 }
 
 fn what_at<'a>(whats: &'a [String], err: &minijinja::Error) -> &'a str {

@@ -30,7 +30,11 @@ pub fn parse_repo_url(url: &str) -> Result<Value, minijinja::Error> {
     })?;
     let mut parts = BTreeMap::from([("host", host), ("owner", ""), ("repo", "")]);
     parts.extend(query.split('&').filter_map(|pair| pair.split_once('=')));
-    let parts: BTreeMap<String, String> = parts.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    // RepoUrlPicker writes a GitLab subgroup's `/` as `%2F` (URLSearchParams).
+    let parts: BTreeMap<String, String> = parts
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.replace("%2F", "/").replace("%2f", "/")))
+        .collect();
     Ok(Value::from(parts))
 }
 
@@ -62,8 +66,16 @@ pub fn json_str(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            // Control characters, and the line separators JavaScript and YAML treat as line breaks.
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            // Control characters, the line separators JavaScript and YAML treat as line breaks, and
+            // the noncharacters YAML refuses raw.
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{FDD0}'..='\u{FDEF}' | '\u{FFFE}' | '\u{FFFF}'
+                ) =>
+            {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c => out.push(c),
         }
     }

@@ -12,6 +12,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod budget;
 mod error;
 mod expressions;
 mod filters;

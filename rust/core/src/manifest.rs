@@ -34,6 +34,50 @@ pub(crate) struct Manifest {
     /// only when the expression is true.
     #[serde(default)]
     pub conditions: IndexMap<String, String>,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// What one render (validation, derived values, conditions and every file) may use. A render that
+/// needs more fails with [`crate::ErrorKind::Limit`], so a runaway template ends in an error, not
+/// a stalled backend or an exhausted memory.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Limits {
+    /// minijinja fuel: one per instruction, plus one per 64 bytes of data made or written.
+    #[serde(default = "Limits::default_fuel")]
+    pub fuel: u64,
+    /// Bytes of generated files and derived values, together.
+    #[serde(default = "Limits::default_output_bytes")]
+    pub output_bytes: u64,
+}
+
+impl Limits {
+    /// ≈170× what the largest bundled render uses (11,550 fuel, 230 KB: Python, every option),
+    /// ≈0.1 s of work at most.
+    pub const DEFAULT_FUEL: u64 = 2_000_000;
+    pub const DEFAULT_OUTPUT_BYTES: u64 = 16 << 20;
+    /// Fuel also pays for data (a fuel per 64 bytes), so this keeps a render's memory inside
+    /// WebAssembly's 4 GiB: at most ≈1.3 GB of data per evaluation.
+    pub const MAX_FUEL: u64 = 20_000_000;
+    pub const MAX_OUTPUT_BYTES: u64 = 256 << 20;
+
+    fn default_fuel() -> u64 {
+        Limits::DEFAULT_FUEL
+    }
+
+    fn default_output_bytes() -> u64 {
+        Limits::DEFAULT_OUTPUT_BYTES
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: Limits::DEFAULT_FUEL,
+            output_bytes: Limits::DEFAULT_OUTPUT_BYTES,
+        }
+    }
 }
 
 fn default_suffix() -> String {
@@ -93,6 +137,10 @@ pub(crate) struct Parameter {
     pub minimum: Option<f64>,
     #[serde(default)]
     pub maximum: Option<f64>,
+    /// A credential or other confidential value: never quoted in messages (nor, by hosts, logged or
+    /// recorded).
+    #[serde(default)]
+    pub secret: bool,
     #[serde(default)]
     #[allow(dead_code)] // documentation for template authors and the form
     pub description: Option<String>,
@@ -157,6 +205,15 @@ impl Manifest {
         let fail = |detail: String| Err(Error::new(ErrorKind::Manifest, detail).in_file(MANIFEST_FILE, None));
         if self.template_suffix.is_empty() {
             return fail("templateSuffix must not be empty".into());
+        }
+        if !(1..=Limits::MAX_FUEL).contains(&self.limits.fuel) {
+            return fail(format!("limits.fuel must be between 1 and {}", Limits::MAX_FUEL));
+        }
+        if !(1..=Limits::MAX_OUTPUT_BYTES).contains(&self.limits.output_bytes) {
+            return fail(format!(
+                "limits.outputBytes must be between 1 and {}",
+                Limits::MAX_OUTPUT_BYTES
+            ));
         }
         for (name, param) in &self.parameters {
             if !is_identifier(name) {

@@ -30,7 +30,7 @@ fn reason(path: &str) -> Option<String> {
         let why = match segment {
             "" => "has an empty segment".to_string(),
             "." | ".." => format!("has a {segment:?} segment"),
-            ".git" => "writes into a .git folder".to_string(),
+            s if is_git_folder(s) => "writes into a .git folder".to_string(),
             s if s.contains('\0') => "contains a NUL character".to_string(),
             s if s.chars().any(char::is_control) => "contains a control character".to_string(),
             s if s.contains(FORBIDDEN) => {
@@ -51,4 +51,15 @@ fn reason(path: &str) -> Option<String> {
 fn is_reserved(segment: &str) -> bool {
     let stem = segment.split('.').next().unwrap_or(segment);
     RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem))
+}
+
+/// `.git` as git itself protects it (core.protectNTFS, core.protectHFS): in any case, as its NTFS
+/// short name `git~1`, or with characters HFS+ ignores.
+fn is_git_folder(segment: &str) -> bool {
+    const HFS_IGNORED: &[char] = &[
+        '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
+        '\u{206A}', '\u{206B}', '\u{206C}', '\u{206D}', '\u{206E}', '\u{206F}', '\u{FEFF}',
+    ];
+    let visible: String = segment.chars().filter(|c| !HFS_IGNORED.contains(c)).collect();
+    visible.eq_ignore_ascii_case(".git") || visible.eq_ignore_ascii_case("git~1")
 }

@@ -8,13 +8,11 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
+use crate::budget::Budget;
 use crate::error::{Error, ErrorKind};
 use crate::expressions::Expressions;
 use crate::manifest::{Manifest, MANIFEST_FILE};
 use crate::{filters, paths, validate};
-
-/// Bounds the work one file's template may do, so a runaway loop ends in an error, not a hang.
-const FUEL_PER_FILE: u64 = 20_000_000;
 
 /// One file of a template set as the host read it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -167,7 +165,8 @@ impl TemplateSet {
             .find(|f| f.path == MANIFEST_FILE)
             .ok_or_else(|| Error::new(ErrorKind::Manifest, format!("the template set has no {MANIFEST_FILE}")))?;
         let manifest = Manifest::parse(utf8(manifest_file)?)?;
-        let mut env = new_environment();
+        // No single evaluation may use more than the whole render's budget (see `Budget`).
+        let mut env = new_environment(manifest.limits.fuel);
 
         let suffix = manifest.template_suffix.clone();
         // Every template is compiled, wherever it lives, so templates can include shared partials.
@@ -244,19 +243,24 @@ impl TemplateSet {
 
     /// Checks values, applies defaults and computes the derived values.
     pub fn validate(&self, values: &Json) -> Result<Validated, Error> {
-        let (values, derived) = validate::validate(&self.manifest, &self.env, &self.expressions, values)?;
+        self.validate_within(values, &mut Budget::new(self.manifest.limits))
+    }
+
+    fn validate_within(&self, values: &Json, budget: &mut Budget) -> Result<Validated, Error> {
+        let (values, derived) = validate::validate(&self.manifest, &self.env, &self.expressions, values, budget)?;
         let derived = match derived {
             Some(derived) => derived,
             None => self
                 .expressions
-                .derive(&self.env, &self.manifest, &Value::from(Serde(&values)))?,
+                .derive(&self.env, &self.manifest, &Value::from(Serde(&values)), budget)?,
         };
         Ok(Validated { values, derived })
     }
 
     /// Which files these values generate, without rendering their contents.
     pub fn plan(&self, values: &Json) -> Result<Plan, Error> {
-        let Prepared { validated, files, .. } = self.prepare(values)?;
+        let mut budget = Budget::new(self.manifest.limits);
+        let Prepared { validated, files, .. } = self.prepare(values, &mut budget)?;
         let files = files
             .into_iter()
             .map(|(path, entry)| PlannedFile {
@@ -271,25 +275,30 @@ impl TemplateSet {
 
     /// Generates every file for these values, in memory.
     pub fn render(&self, values: &Json) -> Result<Output, Error> {
+        let mut budget = Budget::new(self.manifest.limits);
         let Prepared {
             validated,
             context,
             files: planned,
-        } = self.prepare(values)?;
+        } = self.prepare(values, &mut budget)?;
         let mut data = Vec::new();
         let mut files = Vec::with_capacity(planned.len());
         for (path, entry) in planned {
             let start = data.len();
             match &entry.verbatim {
-                Some(bytes) => data.extend_from_slice(bytes),
+                Some(bytes) => {
+                    budget.charge_bytes(bytes.len(), &entry.source)?;
+                    data.extend_from_slice(bytes);
+                }
                 None => {
                     let template = self
                         .env
                         .get_template(&entry.source)
                         .map_err(|e| Error::template(&entry.source, &e))?;
-                    template
-                        .render_captured_to(&context, &mut data)
-                        .map_err(|e| Error::template(&entry.source, &e))?;
+                    let captured = template
+                        .render_captured_to(&context, budget.writer(&mut data))
+                        .map_err(|e| render_error(&budget, &entry.source, &e))?;
+                    budget.charge(captured.state(), &entry.source)?;
                 }
             }
             files.push(OutputFile {
@@ -307,14 +316,14 @@ impl TemplateSet {
     }
 
     /// Validates, then decides which entries are generated and where, refusing unsafe or clashing paths.
-    fn prepare(&self, values: &Json) -> Result<Prepared<'_>, Error> {
-        let validated = self.validate(values)?;
+    fn prepare(&self, values: &Json, budget: &mut Budget) -> Result<Prepared<'_>, Error> {
+        let validated = self.validate_within(values, budget)?;
         let mut scope = validated.values.clone();
         scope.extend(validated.derived.clone());
         scope.insert("template".into(), serde_json::to_value(self.info()).unwrap_or_default());
         let context = Value::from(Serde(&scope));
 
-        let holds = self.expressions.conditions(&self.env, &context)?;
+        let holds = self.expressions.conditions(&self.env, &context, budget)?;
 
         let mut files: Vec<(String, &Entry)> = Vec::new();
         for entry in &self.entries {
@@ -324,11 +333,14 @@ impl TemplateSet {
             let path = match &entry.path {
                 PathSpec::Fixed(path) => path.clone(),
                 PathSpec::Templated(name) => {
-                    let path = self
+                    let mut path = Vec::new();
+                    let captured = self
                         .env
                         .get_template(name)
-                        .and_then(|t| t.render(&context))
-                        .map_err(|e| Error::template(&entry.source, &e))?;
+                        .and_then(|t| t.render_captured_to(&context, budget.writer(&mut path)))
+                        .map_err(|e| render_error(budget, &entry.source, &e))?;
+                    budget.charge(captured.state(), &entry.source)?;
+                    let path = String::from_utf8(path).unwrap_or_default();
                     paths::check(&path, &entry.source)?;
                     path
                 }
@@ -342,6 +354,14 @@ impl TemplateSet {
             context,
             files,
         })
+    }
+}
+
+/// A render's error: the budget's when it ran out, else the template's.
+fn render_error(budget: &Budget, file: &str, err: &minijinja::Error) -> Error {
+    match budget.limit_error(err) {
+        Some(limit) => limit.in_file(file, err.line()),
+        None => Error::template(file, err),
     }
 }
 
@@ -388,12 +408,12 @@ fn check_unique(files: &[(String, &Entry)]) -> Result<(), Error> {
     Ok(())
 }
 
-fn new_environment() -> Environment<'static> {
+fn new_environment(fuel: u64) -> Environment<'static> {
     let mut env = Environment::new();
     // Generated code is not HTML: never escape, whatever the file extension.
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_fuel(Some(FUEL_PER_FILE));
+    env.set_fuel(Some(fuel));
     let syntax = SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)

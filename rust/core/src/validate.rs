@@ -6,7 +6,8 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Value};
 use serde_json::{Map, Value as Json};
 
-use crate::error::{quote, Error, Problem};
+use crate::budget::Budget;
+use crate::error::{quote_value, Error, Problem};
 use crate::expressions::Expressions;
 use crate::manifest::{Manifest, ParamType, Parameter};
 
@@ -22,6 +23,7 @@ pub(crate) fn validate(
     env: &Environment<'_>,
     expressions: &Expressions,
     input: &Json,
+    budget: &mut Budget,
 ) -> Result<Checked, Error> {
     let Some(input) = input.as_object() else {
         let message = match input {
@@ -61,10 +63,13 @@ pub(crate) fn validate(
         let hint = closest(name, manifest.parameters.keys())
             .map(|known| format!(" (did you mean \"{known}\"?)"))
             .unwrap_or_default();
+        // The name is the caller's: quoted and cut short, like a value, unless it reads plainly.
+        let plain = name.len() <= 64 && name.chars().all(|c| c.is_ascii_graphic());
+        let shown = if plain { name.clone() } else { quote_value(name) };
         problems.push(problem(
-            name,
+            &shown,
             "unknown_field",
-            format!("{name}: is not a parameter of this template{hint}"),
+            format!("{shown}: is not a parameter of this template{hint}"),
         ));
     }
 
@@ -74,14 +79,14 @@ pub(crate) fn validate(
     let mut scope = values.clone();
     let mut derived = None;
     if expressions.rules_read_derived() {
-        let (computed, unavailable) = expressions.derive_for_rules(env, manifest, &values, &invalid)?;
+        let (computed, unavailable) = expressions.derive_for_rules(env, manifest, &values, &invalid, budget)?;
         scope.extend(computed.clone());
         skip.extend(unavailable);
         derived = Some(computed);
     }
     let context = Value::from(Serde(&scope));
     for (i, rule) in manifest.rules.iter().enumerate() {
-        if !invalid.contains(&rule.field) && expressions.rule_holds(env, i, &context, &skip)? == Some(false) {
+        if !invalid.contains(&rule.field) && expressions.rule_holds(env, i, &context, &skip, budget)? == Some(false) {
             problems.push(problem(
                 &rule.field,
                 &rule.code,
@@ -97,17 +102,26 @@ pub(crate) fn validate(
     }
 }
 
-/// The first failing check of one given value: type, then enum, length, range and pattern.
+/// The first failing check of one given value: type, then enum, length, range, characters and pattern.
 fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Problem> {
+    // A secret is never quoted back: error messages end up in task logs.
+    let shown = |value: &Json| {
+        if param.secret {
+            "the value".to_string()
+        } else {
+            display_json(value)
+        }
+    };
     if !param.kind.accepts(value) {
+        let got = if param.secret {
+            json_kind(value).to_string()
+        } else {
+            describe(value)
+        };
         return Err(problem(
             name,
             "wrong_type",
-            format!(
-                "{name}: expected {}, got {}",
-                param.kind.article_name(),
-                describe(value)
-            ),
+            format!("{name}: expected {}, got {got}", param.kind.article_name()),
         ));
     }
     if let Some(allowed) = &param.allowed {
@@ -118,7 +132,7 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
                 "not_in_enum",
                 format!(
                     "{name}: {} is not one of the offered values: {}",
-                    display_json(value),
+                    shown(value),
                     offered.join(", ")
                 ),
             ));
@@ -129,14 +143,14 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
             return Err(problem(
                 name,
                 "below_minimum",
-                format!("{name}: {value} is less than the minimum of {min}"),
+                format!("{name}: {} is less than the minimum of {min}", shown(value)),
             ));
         }
         if let Some(max) = param.maximum.filter(|max| n > *max) {
             return Err(problem(
                 name,
                 "above_maximum",
-                format!("{name}: {value} is more than the maximum of {max}"),
+                format!("{name}: {} is more than the maximum of {max}", shown(value)),
             ));
         }
     }
@@ -148,7 +162,7 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
         } else {
             format!(
                 "{name}: {} has {length} characters, fewer than the minimum of {min}",
-                quote(text)
+                shown(value)
             )
         };
         return Err(problem(name, "too_short", message));
@@ -159,7 +173,18 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
             "too_long",
             format!(
                 "{name}: {} has {length} characters, more than the maximum of {max}",
-                quote(text)
+                shown(value)
+            ),
+        ));
+    }
+    // Noncharacters are not text: YAML parsers refuse U+FFFE and U+FFFF, and nothing needs them.
+    if let Some(c) = text.chars().find(|&c| is_noncharacter(c)) {
+        return Err(problem(
+            name,
+            "noncharacter",
+            format!(
+                "{name}: contains U+{:04X}, a Unicode noncharacter, which generated files cannot hold",
+                c as u32
             ),
         ));
     }
@@ -172,15 +197,22 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
         let hint = text
             .chars()
             .find(|c| !c.is_ascii())
+            .filter(|_| !param.secret)
             .map(|c| format!(" (it contains U+{:04X} {c:?}, which is not ASCII)", c as u32))
             .unwrap_or_default();
         return Err(problem(
             name,
             "pattern_mismatch",
-            format!("{name}: {} {rule}{hint}", quote(text)),
+            format!("{name}: {} {rule}{hint}", shown(value)),
         ));
     }
     Ok(())
+}
+
+/// U+FDD0..U+FDEF and the last two code points of every plane.
+fn is_noncharacter(c: char) -> bool {
+    let c = c as u32;
+    (0xFDD0..=0xFDEF).contains(&c) || c & 0xFFFE == 0xFFFE
 }
 
 fn problem(field: &str, code: &str, message: String) -> Problem {
@@ -193,14 +225,14 @@ fn problem(field: &str, code: &str, message: String) -> Problem {
 
 fn display_json(value: &Json) -> String {
     match value {
-        Json::String(s) => quote(s),
+        Json::String(s) => quote_value(s),
         other => other.to_string(),
     }
 }
 
 fn describe(value: &Json) -> String {
     match value {
-        Json::String(s) => format!("the string {}", quote(s)),
+        Json::String(s) => format!("the string {}", quote_value(s)),
         Json::Number(n) => format!("the number {n}"),
         Json::Bool(b) => format!("the boolean {b}"),
         other => json_kind(other).to_string(),
@@ -220,6 +252,10 @@ fn json_kind(value: &Json) -> &'static str {
 
 /// The known name closest to a misspelt one, if it is close enough to be a likely typo.
 fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    // Edit distance costs length × length; no parameter name is this long.
+    if name.len() > 64 {
+        return None;
+    }
     let lower = name.to_lowercase();
     known
         .map(|k| (strsim::levenshtein(&lower, &k.to_lowercase()), k))

@@ -36,9 +36,10 @@ async function getTask(backend, taskId) {
 
 /**
  * Follows GET /v2/tasks/<id>/events (long-poll, ?after=) until the `completion` event; returns all
- * events. `backends` may list several replicas: the request is retried on the next one if one is down.
+ * events, each also handed to `onEvent` as it arrives. `backends` may list several replicas: the
+ * request is retried on the next one if one is down.
  */
-async function waitForCompletion(backends, taskId, { timeoutMs = 120_000 } = {}) {
+async function waitForCompletion(backends, taskId, { timeoutMs = 120_000, onEvent = () => {} } = {}) {
   const list = Array.isArray(backends) ? backends : [backends];
   const events = [];
   let after;
@@ -59,6 +60,7 @@ async function waitForCompletion(backends, taskId, { timeoutMs = 120_000 } = {})
     }
     for (const event of batch) {
       events.push(event);
+      onEvent(event);
       after = event.id;
     }
     const completion = events.find(e => e.type === 'completion');

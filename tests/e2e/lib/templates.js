@@ -7,7 +7,9 @@
  *   publish:gitlab:merge-request → e2e:publish:local-git-pull-request. Parameters, the other
  *   steps (render, fs:delete, catalog:register...) and the output are the real ones.
  * - `svcgen-e2e-bad-inputs`: faults the form cannot produce (a template set missing from the
- *   package, values that are not an object), each followed by a publish step that must not run.
+ *   package, values that are not an object, a set in svcgen.templateDirs linking outside itself,
+ *   a set that renders until the core stops it), each followed by a publish step that must not run.
+ * and the template sets of those faults, written into a folder given as svcgen.templateDirs.
  */
 
 const fs = require('node:fs');
@@ -71,7 +73,10 @@ function badInputsTemplate() {
         {
           required: ['case', 'serviceName', 'repoUrl'],
           properties: {
-            case: { type: 'string', enum: ['missing-template-set', 'values-not-an-object', 'values-a-list'] },
+            case: {
+              type: 'string',
+              enum: ['missing-template-set', 'values-not-an-object', 'values-a-list', ...Object.keys(SET_CASES)],
+            },
             serviceName: { type: 'string' },
             repoUrl: { type: 'string' },
             tags: { type: 'array', items: { type: 'string' } },
@@ -100,6 +105,13 @@ function badInputsTemplate() {
           action: 'svcgen:render',
           input: { values: '${{ parameters.tags }}' },
         },
+        ...Object.entries(SET_CASES).map(([kase, set]) => ({
+          id: `render-${kase}`,
+          name: `Render the template set ${set}`,
+          if: `\${{ parameters.case === '${kase}' }}`,
+          action: 'svcgen:render',
+          input: { templateSet: set, values: { serviceName: '${{ parameters.serviceName }}' } },
+        })),
         {
           id: 'publish',
           name: 'Publish (must not run)',
@@ -107,6 +119,57 @@ function badInputsTemplate() {
           input: { repoUrl: '${{ parameters.repoUrl }}' },
         },
       ],
+    },
+  };
+}
+
+/** Cases of the bad-inputs template that render a set of {@link writeTemplateSets}, and the set. */
+const SET_CASES = {
+  'link-to-a-file-outside': 'e2e-link-file',
+  'link-to-proc-environ': 'e2e-link-environ',
+  'slow-set': 'e2e-slow',
+};
+
+/** Files of the slow set: they loop until the core stops the render at its fuel limit (an error). */
+const SLOW_FILES = 4;
+const SLOW_LOOP = '{% for i in range(100000) %}{% for j in range(20) %}{% endfor %}{% endfor %}';
+
+/**
+ * Writes the fault template sets into `<dir>/svcgen-sets` (for svcgen.templateDirs) and returns
+ * that folder, the secret the file link points at and the links:
+ * - e2e-link-file: skeleton/secrets.txt links to a file outside the set holding `secret`;
+ * - e2e-link-environ: skeleton/environ.txt links to /proc/self/environ (the backend's environment,
+ *   its API token included);
+ * - e2e-slow: renders for seconds, then fails (out of fuel).
+ */
+function writeTemplateSets(dir) {
+  const root = path.join(dir, 'svcgen-sets');
+  const secret = `e2e-secret-${require('node:crypto').randomBytes(12).toString('hex')}`;
+  const secretFile = path.join(dir, 'outside-the-sets', 'secret.txt');
+  fs.mkdirSync(path.dirname(secretFile), { recursive: true });
+  fs.writeFileSync(secretFile, `${secret}\n`);
+  const manifest = (name, extra = '') =>
+    `name: ${name}\nversion: 1.0.0\nparameters:\n  serviceName:\n    type: string\n    required: true\n${extra}sources:\n  - dir: skeleton\n`;
+  const write = (name, files, links = {}, extra = '') => {
+    const set = path.join(root, name);
+    fs.mkdirSync(path.join(set, 'skeleton'), { recursive: true });
+    fs.writeFileSync(path.join(set, 'manifest.yaml'), manifest(name, extra));
+    for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(set, 'skeleton', file), text);
+    for (const [file, target] of Object.entries(links)) fs.symlinkSync(target, path.join(set, 'skeleton', file));
+  };
+  const readme = { 'README.md.jinja': '# {{ serviceName }}\n' };
+  write(SET_CASES['link-to-a-file-outside'], readme, { 'secrets.txt': secretFile });
+  write(SET_CASES['link-to-proc-environ'], readme, { 'environ.txt': '/proc/self/environ' });
+  const slow = {};
+  for (let i = 1; i <= SLOW_FILES; i++) slow[`loop-${i}.txt.jinja`] = `${SLOW_LOOP}\nfile ${i} of {{ serviceName }}\n`;
+  // The most fuel a set may allow: a few seconds of work before the core stops it.
+  write(SET_CASES['slow-set'], slow, {}, 'limits:\n  fuel: 20000000\n');
+  return {
+    templateDirs: [root],
+    secret,
+    links: {
+      'link-to-a-file-outside': { set: SET_CASES['link-to-a-file-outside'], link: 'skeleton/secrets.txt', target: secretFile },
+      'link-to-proc-environ': { set: SET_CASES['link-to-proc-environ'], link: 'skeleton/environ.txt', target: '/proc/self/environ' },
     },
   };
 }
@@ -132,6 +195,7 @@ function writeTestTemplates(dir) {
 }
 
 module.exports = {
+  SET_CASES,
   REAL_LOCATION,
   REAL_PUBLISH_ACTIONS,
   REAL_TEMPLATE,
@@ -141,5 +205,6 @@ module.exports = {
   YAML,
   loadRealTemplate,
   localGitCopy,
+  writeTemplateSets,
   writeTestTemplates,
 };
