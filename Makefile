@@ -22,6 +22,7 @@ test: setup
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo test --workspace
+	bash rust/fuzz/run.sh 60
 	$(NPM) test
 	bash tests/e2e/run.sh
 	python3 tests/harness/selftest.py

@@ -243,6 +243,9 @@ impl Manifest {
             }
         }
         for rule in &self.rules {
+            if rule.code.trim().is_empty() || rule.message.trim().is_empty() {
+                return fail(format!("rule on {:?} needs a code and a message", rule.field));
+            }
             if !self.parameters.contains_key(&rule.field) {
                 return fail(format!(
                     "rule {:?} reports against unknown parameter {:?}",
