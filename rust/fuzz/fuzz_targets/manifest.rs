@@ -65,20 +65,8 @@ fuzz_target!(|data: &[u8]| {
         contents: manifest.to_vec(),
         executable: false,
     });
-    let set = match TemplateSet::load(files) {
-        Ok(set) => set,
-        Err(e) => {
-            if svcgen_fuzz::debug() {
-                eprintln!("load error: {e}");
-            }
-            svcgen_fuzz::check_error(&e);
-            assert_ne!(
-                e.kind(),
-                ErrorKind::Validation,
-                "loading a set reported invalid values: {e:?}"
-            );
-            return;
-        }
+    let Some(set) = svcgen_fuzz::load_checked(files) else {
+        return;
     };
     let _ = format!("{set:?}");
     for values in values.as_ref().unwrap_or(&fixture.values) {

@@ -93,20 +93,8 @@ fuzz_target!(|data: &[u8]| {
     let main = parts.next().unwrap_or_default();
     let partial = parts.next().unwrap_or_default();
     let path = parts.next().filter(|p| !p.is_empty());
-    let set = match TemplateSet::load(files(fixture, main, partial, path)) {
-        Ok(set) => set,
-        Err(e) => {
-            if svcgen_fuzz::debug() {
-                eprintln!("load error: {e}");
-            }
-            svcgen_fuzz::check_error(&e);
-            assert_ne!(
-                e.kind(),
-                ErrorKind::Validation,
-                "loading a set reported invalid values: {e:?}"
-            );
-            return;
-        }
+    let Some(set) = svcgen_fuzz::load_checked(files(fixture, main, partial, path)) else {
+        return;
     };
     exercise(&set, &fixture.values);
 });

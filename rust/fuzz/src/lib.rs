@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use arbitrary::{Result as ArbitraryResult, Unstructured};
 use serde_json::{Map, Number, Value as Json};
-use svcgen::{Error, ErrorKind, Output, TemplateSet};
+use svcgen::{Error, ErrorKind, Output, SourceFile, TemplateSet};
 
 /// The repository's root (this crate is `rust/fuzz`). The targets read the sets from the checkout they
 /// were built in.
@@ -527,4 +527,23 @@ pub fn check_output(output: &Output) {
         "an empty tree for {} files",
         output.files.len()
     );
+}
+
+/// Loads a set; a load error must be well formed and never about values.
+pub fn load_checked(files: Vec<SourceFile>) -> Option<TemplateSet> {
+    match TemplateSet::load(files) {
+        Ok(set) => Some(set),
+        Err(e) => {
+            if debug() {
+                eprintln!("load error: {e}");
+            }
+            check_error(&e);
+            assert_ne!(
+                e.kind(),
+                ErrorKind::Validation,
+                "loading a set reported invalid values: {e:?}"
+            );
+            None
+        }
+    }
 }
