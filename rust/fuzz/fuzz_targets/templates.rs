@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value as Json};
-use svcgen::{ErrorKind, SourceFile, TemplateSet};
+use svcgen::{SourceFile, TemplateSet};
 use svcgen_fuzz::{exercise, read_set, repo_root, yaml_to_json};
 
 struct Fixture {
