@@ -362,7 +362,10 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     threading.Thread(target=http.serve_forever, daemon=True).start()
-    stop.wait()
+    # The kernel may hand SIGTERM to one of gRPC's threads; Python then runs the handler only when the main
+    # thread next executes bytecode, which an untimed wait never does.
+    while not stop.wait(0.2):
+        pass
     if grpc_server:
         grpc_server.stop(grace=5).wait()
     http.shutdown()
