@@ -427,6 +427,8 @@ class GrpcInflight:
         import h2.config
         import h2.connection
 
+        self.goaway = False
+        self.pending = b""
         self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
         self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
         self.conn.initiate_connection()
@@ -438,6 +440,32 @@ class GrpcInflight:
         self.conn.send_data(self.stream, self.framed[:3])
         self.sock.sendall(self.conn.data_to_send())
 
+
+    def _after_goaway(self, data: bytes, status: str | None) -> tuple[str | None, bool]:
+        """Reads raw HTTP/2 frames: grpc-status from the header blocks of our stream, until it ends."""
+        self.pending += data
+        done = False
+        while len(self.pending) >= 9:
+            length = int.from_bytes(self.pending[:3], "big")
+            if len(self.pending) < 9 + length:
+                break
+            kind, flags = self.pending[3], self.pending[4]
+            stream = int.from_bytes(self.pending[5:9], "big") & 0x7FFFFFFF
+            payload, self.pending = self.pending[9:9 + length], self.pending[9 + length:]
+            if stream != self.stream:
+                continue
+            if kind in (0x1, 0x9):  # HEADERS, CONTINUATION (header blocks in one frame, as servers send them)
+                if kind == 0x1 and flags & 0x8:  # PADDED
+                    payload = payload[1:len(payload) - payload[0]]
+                if kind == 0x1 and flags & 0x20:  # PRIORITY
+                    payload = payload[5:]
+                for name, value in self.conn.decoder.decode(payload):
+                    name = name.decode() if isinstance(name, bytes) else name
+                    if name == "grpc-status":
+                        status = value.decode() if isinstance(value, bytes) else value
+            if kind == 0x3 or flags & 0x1:  # RST_STREAM, or END_STREAM on HEADERS/DATA
+                done = True
+        return status, done
     def complete(self) -> tuple[bool, str]:
         import h2.events
         import h2.exceptions
@@ -451,10 +479,15 @@ class GrpcInflight:
                 data = self.sock.recv(65536)
                 if not data:
                     break
+                if self.goaway:
+                    # h2 refuses every frame after a GOAWAY, but the server still finishes the streams
+                    # the GOAWAY lets through: read the rest of ours frame by frame.
+                    status, done = self._after_goaway(data, status)
+                    continue
                 try:
                     events = self.conn.receive_data(data)
                 except h2.exceptions.H2Error:
-                    break  # the server closed the connection (GOAWAY) and sent more: nothing more to read
+                    break
                 for event in events:
                     if isinstance(event, h2.events.DataReceived):
                         self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
@@ -467,6 +500,7 @@ class GrpcInflight:
                         done = True
                     elif isinstance(event, h2.events.ConnectionTerminated):
                         done = done or event.last_stream_id < self.stream
+                        self.goaway = not done
                 self.sock.sendall(self.conn.data_to_send())
         except OSError as e:
             return False, f"in-flight call broken: {e}"

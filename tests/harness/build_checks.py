@@ -22,9 +22,12 @@ STEP_TIMEOUT = 900
 MARK = "@@svcgen-harness-step"
 
 
-def project_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment a user's shell would have, plus the shared install caches."""
+def project_env(repo: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a user's shell would have, plus the shared install caches. A Node.js project
+    gets the Node.js line it targets first on PATH (tools.NODE_SERVICE_VERSION)."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+    if (repo / "package.json").exists():
+        env["PATH"] = f"{tools.ensure_service_node()}{os.pathsep}{env.get('PATH', '')}"
     for key, path in tools.PROJECT_CACHES.items():
         path.mkdir(parents=True, exist_ok=True)
         env[key] = str(path)
@@ -104,7 +107,7 @@ def run_build(repo: Path) -> list[Check]:
         checks.append(Check(TIER, "docker commands", SKIP, 0,
                             "not run (no Docker engine; the run tier provides backing services itself): "
                             + "; ".join(commands.skipped)))
-    for cmd, status, seconds, output in run_steps(repo, commands.build, project_env()):
+    for cmd, status, seconds, output in run_steps(repo, commands.build, project_env(repo)):
         detail = "" if status == PASS else clip_tail(output, 2500)
         checks.append(Check(TIER, cmd, status, seconds, detail))
     if not any(c.status == FAIL for c in checks) and not any("test" in c.name for c in checks):

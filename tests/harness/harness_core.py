@@ -126,7 +126,9 @@ def generate(root: Path, out_root: Path, entry: dict, template_dir: str | None) 
 def apply_expectations(checks: list[Check], expect: dict, values: dict) -> None:
     wanted: dict[str, set[str]] = {tier: set(expect.get(tier) or []) for tier in TIERS}
     for rule in expect.get("when") or []:
-        if all(str(values.get(k)) == str(v) for k, v in (rule.get("if") or {}).items()):
+        # A condition is a value or a list of values, any of which matches.
+        if all(str(values.get(k)) in map(str, v if isinstance(v, list) else [v])
+               for k, v in (rule.get("if") or {}).items()):
             for tier in TIERS:
                 wanted[tier] |= set(rule.get(tier) or [])
     for c in checks:

