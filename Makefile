@@ -24,6 +24,7 @@ test: setup
 	cargo test --workspace
 	bash rust/fuzz/run.sh 60
 	$(NPM) test
+	node templates/tools/nodejs-lock.mjs --check
 	bash tests/e2e/run.sh
 	python3 tests/harness/selftest.py
 	python3 tests/harness/harness.py --ci
