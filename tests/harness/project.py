@@ -15,9 +15,10 @@ Two conventions, which template authors follow (README.md of this folder says th
      provides the backing services such a command would start.
    - Every other section (Deploy, Infrastructure, ...) is documentation only.
 2. smoke-test.yaml at the repo root declares what the running service offers beyond /health and
-   /ready: its CRUD API, tracing, grace period, extra environment. Without it, CRUD and trace
-   checks are "n/a: the service declares no CRUD API" (and matrix.yaml's `expect` can turn that
-   n/a into a failure once a template is supposed to have it).
+   /ready: its CRUD API, tracing, grace period, extra environment, the command that runs its
+   scheduled job once. Without it, CRUD and trace checks are "n/a: the service declares no CRUD
+   API" (and matrix.yaml's `expect` can turn that n/a into a failure once a template is supposed
+   to have it).
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ class Contract:
     aws: dict = field(default_factory=dict)
     auth: dict | None = None
     crud: dict | None = None
+    job: dict | None = None  # {command: str, timeout_seconds: float}
     problems: list[str] = field(default_factory=list)
 
 
@@ -157,7 +159,7 @@ def read_contract(repo: Path) -> Contract:
         c.problems.append(f"{CONTRACT_FILE} does not parse: {e}")
         return c
     known = {"version", "health", "ready", "grace_period_seconds", "startup_seconds", "ready_seconds", "tracing",
-             "env", "aws", "auth", "crud"}
+             "env", "aws", "auth", "crud", "job"}
     for key in sorted(set(data) - known):
         c.problems.append(f"{CONTRACT_FILE}: unknown key {key!r}")
     c.health = data.get("health", c.health)
@@ -180,4 +182,14 @@ def read_contract(repo: Path) -> Contract:
         if crud.get("api") not in CRUD_API_TYPES:
             c.problems.append(f"{CONTRACT_FILE}: crud.api must be one of {', '.join(CRUD_API_TYPES)}")
         c.crud = crud
+    job = data.get("job")
+    if job is not None:
+        if not isinstance(job, dict) or not isinstance(job.get("command"), str) or not job["command"].strip():
+            c.problems.append(f"{CONTRACT_FILE}: job must be a mapping with a command (a shell command that runs "
+                              f"the scheduled job once)")
+        else:
+            try:
+                c.job = {"command": job["command"], "timeout_seconds": float(job.get("timeout_seconds", 120))}
+            except (TypeError, ValueError):
+                c.problems.append(f"{CONTRACT_FILE}: job.timeout_seconds must be a number")
     return c

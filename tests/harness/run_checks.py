@@ -1,8 +1,11 @@
 """Tier 3, run: start the generated service as its README says, against real backing services, and use it.
 
 Checks, in order: start, health, ready, crud-create, crud-read, crud-list, crud-update, crud-delete,
-errors (4xx for invalid payloads and unknown ids), sigterm (an in-flight request completes, exit 0
-within the grace period), trace (at least one span reached the harness's OTLP endpoint).
+errors (4xx for invalid payloads and unknown ids), then the advanced options, each n/a when off:
+cache (redisCache: a read item's key is in Redis with a TTL), events (messageQueue sqs|sns: a create
+publishes `<resource>.created` for the new id), job (smoke-test.yaml `job.command` exits 0 with the
+service's environment); sigterm (an in-flight request completes, exit 0 within the grace period),
+trace (at least one span reached the harness's OTLP endpoint).
 
 The environment a service gets (template authors: read these names):
   PORT                 HTTP port: /health, /ready, and the REST or GraphQL API
@@ -23,6 +26,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import string
@@ -41,7 +46,8 @@ from services import BackingServices, OtlpReceiver, Unavailable, free_port, wait
 
 TIER = "run"
 CRUD_CHECKS = ["crud-create", "crud-read", "crud-list", "crud-update", "crud-delete", "errors"]
-ALL_CHECKS = ["start", "health", "ready", *CRUD_CHECKS, "sigterm", "trace"]
+OPTION_CHECKS = ["cache", "events", "job"]
+ALL_CHECKS = ["start", "health", "ready", *CRUD_CHECKS, *OPTION_CHECKS, "sigterm", "trace"]
 
 
 # --------------------------------------------------------------------------- processes
@@ -99,16 +105,20 @@ MARK = "@@svcgen-harness-setup"
 
 class Service:
     """The README's Run commands in one shell: its set-up commands (each marked in the log, so each is
-    reported), then `exec` of the start command, in its own process group."""
+    reported), then `exec` of the start command, in its own process group. The shell's environment just
+    before the start command (set-up commands such as `. .venv/bin/activate` included) is saved in
+    `env_file`: the job check runs the scheduled job with it."""
 
     def __init__(self, repo: Path, setup: list[str], start: str, env: dict[str, str], log: Path):
         self.setup = setup
+        self.env_file = log.with_name("service.env")
         lines = []
         for i, cmd in enumerate(setup):
             lines.append(f"printf '\\n{MARK} %s %s\\n' {i} \"$(date +%s.%N)\"")
             lines.append(f"{cmd} || {{ __rc=$?; printf '\\n{MARK} fail %s %s\\n' $__rc \"$(date +%s.%N)\"; "
                          f"exit $__rc; }}")
         lines.append(f"printf '\\n{MARK} start %s\\n' \"$(date +%s.%N)\"")
+        lines.append(f"env -0 > {shlex.quote(str(self.env_file))}")
         lines.append(f"exec {start}")
         script = "\n".join(lines) + "\n"
         self.log_path = log
@@ -143,6 +153,15 @@ class Service:
         done = len(checks)
         checks += [Check(TIER, f"set up: {cmd}", SKIP, 0, "not reached") for cmd in self.setup[done:]]
         return checks
+
+    def environment(self) -> dict[str, str] | None:
+        """The environment the start command got (None when the shell did not get that far)."""
+        try:
+            raw = self.env_file.read_bytes()
+        except OSError:
+            return None
+        pairs = (entry.split("=", 1) for entry in raw.decode(errors="replace").split("\0") if "=" in entry)
+        return {k: v for k, v in pairs if k != "_"}
 
     def tail(self, n: int = 1500) -> str:
         self.log.flush()
@@ -329,6 +348,141 @@ def crud_checks(client, crud: dict, auth_headers: dict) -> list[Check]:
     return checks
 
 
+# --------------------------------------------------------------------------- advanced options
+
+def _create_one(client, crud: dict) -> tuple[object | None, str | None]:
+    """Create an item from crud.sample: (its id, None), or (None, why not)."""
+    id_field = crud.get("id_field", "id")
+    try:
+        o = client.create(crud["sample"])
+    except Exception as e:  # noqa: BLE001
+        return None, f"create: {type(e).__name__}: {e}"
+    if o.kind != api.OK or not isinstance(o.item, dict) or o.item.get(id_field) in (None, ""):
+        return None, f"create: {o.describe()}"
+    return o.item[id_field], None
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([\\*?\[\]])", r"\\\1", text)
+
+
+def cache_check(client, crud: dict, redis) -> Check:
+    """redisCache: read an item twice, then Redis must hold a key containing its id with a positive TTL.
+
+    `redis(*command)` sends one command. Invalidation is the CRUD checks' part: with the cache on, the read
+    after an update (crud-update) and after a delete (crud-delete) fail if a stale entry is served.
+    """
+    t = Timer()
+    item_id, why = _create_one(client, crud)
+    if item_id is None:
+        return Check(TIER, "cache", SKIP, t.seconds, f"nothing was created to read: {why}")
+    for _ in range(2):
+        try:
+            o = client.read(item_id)
+        except Exception as e:  # noqa: BLE001
+            return Check(TIER, "cache", FAIL, t.seconds, f"read {item_id}: {type(e).__name__}: {e}")
+        if o.kind != api.OK:
+            return Check(TIER, "cache", FAIL, t.seconds, f"read {item_id}: {o.describe()}")
+    try:
+        keys, cursor = [], "0"
+        while True:
+            cursor, batch = redis("SCAN", cursor, "MATCH", f"*{_glob_escape(str(item_id))}*", "COUNT", 1000)
+            keys += batch
+            if cursor == "0":
+                break
+        if not keys:
+            _, sample = redis("SCAN", "0", "COUNT", 100)
+            return Check(TIER, "cache", FAIL, t.seconds,
+                         f"after two reads of {item_id}, no Redis key contains that id (read-through caching "
+                         f"fills the cache on a read). Some keys in Redis: {', '.join(sorted(sample)[:10]) or 'none'}")
+        ttls = {key: redis("TTL", key) for key in sorted(set(keys))}
+    except Exception as e:  # noqa: BLE001 (the harness's Redis went away)
+        return Check(TIER, "cache", FAIL, t.seconds, f"Redis: {type(e).__name__}: {e}")
+    shown = ", ".join(f"{k} (TTL {v})" for k, v in ttls.items())
+    if not any(isinstance(v, int) and v > 0 for v in ttls.values()):
+        return Check(TIER, "cache", FAIL, t.seconds, f"cache entry without expiry (TTL -1 = none, -2 = gone): "
+                                                     f"{shown}; entries must expire (CACHE_TTL_SECONDS)")
+    return Check(TIER, "cache", PASS, t.seconds, f"after two reads: {shown}")
+
+
+def _event_of(body: str):
+    """The event in a message body: the JSON itself, or an SNS envelope's Message."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(event, dict) and event.get("Type") == "Notification" and isinstance(event.get("Message"), str):
+        try:
+            event = json.loads(event["Message"])
+        except ValueError:
+            return None
+    return event if isinstance(event, dict) else None
+
+
+EVENT_FIELDS = ("id", "type", "subject_id", "occurred_at", "data")
+
+
+def events_check(client, crud: dict, receive, where: str, wait: float = 10) -> Check:
+    """messageQueue sqs|sns: after a create, a message `{"id", "type": "<resource>.created", "subject_id":
+    <the new id>, "occurred_at", "data"}` must arrive on `where` (the queue, or a queue subscribed to the
+    topic) within `wait` seconds. `receive()` returns the bodies of the messages visible now."""
+    t = Timer()
+    item_id, why = _create_one(client, crud)
+    if item_id is None:
+        return Check(TIER, "events", SKIP, t.seconds, f"nothing was created: {why}")
+    seen: list[str] = []
+    try:
+        while True:
+            bodies = receive()
+            for body in bodies:
+                event = _event_of(body)
+                if event is None:
+                    seen.append(f"not a JSON event: {clip(body, 120)}")
+                    continue
+                kind, subject = str(event.get("type", "")), str(event.get("subject_id", ""))
+                if kind.endswith(".created") and subject == str(item_id):
+                    absent = [f for f in EVENT_FIELDS if f not in event]
+                    if absent or not str(event.get("id", "")).strip() or not str(event.get("occurred_at", "")):
+                        return Check(TIER, "events", FAIL, t.seconds,
+                                     f"the {kind} event for {item_id} lacks {', '.join(absent) or 'an id or time'}: "
+                                     f"{clip(json.dumps(event), 400)}")
+                    return Check(TIER, "events", PASS, t.seconds, f"{kind} for {item_id} on {where}")
+                seen.append(f"{kind or '(no type)'} subject_id={subject or '(none)'}")
+            if t.seconds > wait:
+                break
+            if not bodies:
+                time.sleep(0.2)
+    except Exception as e:  # noqa: BLE001 (moto went away)
+        return Check(TIER, "events", FAIL, t.seconds, f"{where}: {type(e).__name__}: {e}")
+    return Check(TIER, "events", FAIL, t.seconds,
+                 f"no `<resource>.created` event with subject_id {item_id} on {where} within {wait:.0f}s of the "
+                 f"create; messages seen: {'; '.join(seen[:10]) or 'none'}")
+
+
+def job_check(repo: Path, job: dict, env: dict[str, str]) -> Check:
+    """smoke-test.yaml `job.command` runs the scheduled job once: in the repository, with the environment the
+    service got, while it and the backing services are up; it must exit 0 within job.timeout_seconds."""
+    t = Timer()
+    command, limit = job["command"], job.get("timeout_seconds", 120)
+    proc = subprocess.Popen(["bash", "-c", command], cwd=repo, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        output, _ = proc.communicate()
+        return Check(TIER, "job", FAIL, t.seconds, f"`{command}` still running after {limit:.0f}s\n"
+                                                   + clip_tail(output.decode(errors="replace"), 1200))
+    text = output.decode(errors="replace")
+    if proc.returncode != 0:
+        return Check(TIER, "job", FAIL, t.seconds, f"`{command}` exited {proc.returncode}\n" + clip_tail(text, 1200))
+    last = next((line for line in reversed(text.splitlines()) if line.strip()), "")
+    return Check(TIER, "job", PASS, t.seconds, f"`{command}` exited 0" + (f": {clip(last, 200)}" if last else ""))
+
+
 # --------------------------------------------------------------------------- SIGTERM
 
 def sigterm_check(svc: Service, http_port: int, inflight, grace: float, why_not: str | None = None) -> Check:
@@ -412,11 +566,17 @@ def run_service(repo: Path, values: dict, set_name: str, backing: BackingService
             env.update(backing.postgres_env(set_name))
             started.append("postgresql")
         queue = values.get("messageQueue", "none")
+        events_queue = None  # where the events check reads what the service publishes
         if values.get("database") == "dynamodb" or queue in ("sqs", "sns") or contract.aws:
             env.update(backing.aws_env())
             name = f"{values.get('serviceName', 'service')}-events"
             env.update(backing.create_aws_resources(contract.aws, name if queue == "sqs" else None,
                                                     name if queue == "sns" else None))
+            if queue == "sqs":
+                events_queue = (env["SQS_QUEUE_URL"], f"SQS_QUEUE_URL {env['SQS_QUEUE_URL']}")
+            elif queue == "sns":
+                url = backing.subscribe_queue(env["SNS_TOPIC_ARN"], f"{name}-harness-subscriber")
+                events_queue = (url, f"queue {url} subscribed to SNS_TOPIC_ARN {env['SNS_TOPIC_ARN']}")
             started.append("moto")
         if values.get("redisCache"):
             env.update(backing.redis_env())
@@ -498,6 +658,28 @@ def run_service(repo: Path, values: dict, set_name: str, backing: BackingService
         elif not contract.crud:
             _na_rest(checks, CRUD_CHECKS, f"the service declares no CRUD API (no crud in {CONTRACT_FILE})")
         _na_rest(checks, CRUD_CHECKS, f"not run: the client could not be built or {CONTRACT_FILE} has problems", SKIP)
+
+        # the advanced options, each exercised while the service is up
+        no_client = (f"the service declares no CRUD API (no crud in {CONTRACT_FILE})" if not contract.crud else
+                     f"not run: the client could not be built or {CONTRACT_FILE} has problems")
+        if not values.get("redisCache"):
+            checks.append(Check(TIER, "cache", NA, 0, "no Redis cache in this value set (redisCache off)"))
+        elif client is None:
+            checks.append(Check(TIER, "cache", NA if not contract.crud else SKIP, 0, no_client))
+        else:
+            checks.append(cache_check(client, contract.crud, backing.redis))
+        if events_queue is None:
+            checks.append(Check(TIER, "events", NA, 0, "no event publishing in this value set (messageQueue none)"))
+        elif client is None:
+            checks.append(Check(TIER, "events", NA if not contract.crud else SKIP, 0, no_client))
+        else:
+            url, where = events_queue
+            checks.append(events_check(client, contract.crud, lambda: backing.receive_messages(url), where))
+        if contract.job:
+            checks.append(job_check(repo, contract.job, svc.environment() or project_env(repo, env)))
+        else:
+            checks.append(Check(TIER, "job", NA, 0, f"the service declares no scheduled job (no job.command in "
+                                                    f"{CONTRACT_FILE})"))
 
         inflight, port, why_not = None, http_port, None
         if client is not None:

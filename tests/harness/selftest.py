@@ -14,6 +14,7 @@ named run checks must fail.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
 import shutil
 import sys
@@ -60,7 +61,9 @@ STATIC_CASES = {
     "shell-unquoted": {"shellcheck"},
 }
 
-# (name, api, bug, options) -> the run checks that must fail (all others must pass)
+# (name, api, bug, options) -> the run checks that must fail (all others must pass, except the option checks
+# that are off: cache, events and job are n/a unless options turn them on). Options: values (the value set's,
+# e.g. redisCache), job (smoke-test.yaml declares the fake's --job; the string is a shell prefix), job_timeout.
 RUN_CASES = [
     ("rest", "rest", None, {}, set()),
     ("rest create answers 200", "rest", "create-200", {}, {"crud-create"}),
@@ -94,6 +97,18 @@ RUN_CASES = [
      {"setup": ['test -n "$PORT" && test -n "$OTEL_SERVICE_NAME"']}, set()),
     ("Run section set-up fails", "rest", None, {"setup": ["echo migrating", "exit 3", "echo never"]},
      {"set up: exit 3"}),
+    ("rest with a Redis cache", "rest", None, {"values": {"redisCache": True}}, set()),
+    ("rest reads bypass Redis", "rest", "cache-off", {"values": {"redisCache": True}}, {"cache"}),
+    ("rest cache entries never expire", "rest", "cache-no-ttl", {"values": {"redisCache": True}}, {"cache"}),
+    ("grpc with SQS events", "grpc", None, {"values": {"messageQueue": "sqs"}}, set()),
+    ("rest publishes no event", "rest", "events-off", {"values": {"messageQueue": "sqs"}}, {"events"}),
+    ("graphql with SNS events", "graphql", None, {"values": {"messageQueue": "sns"}}, set()),
+    ("rest SNS event names another subject", "rest", "events-wrong-subject", {"values": {"messageQueue": "sns"}},
+     {"events"}),
+    ("job runs with the service's environment (Run set-up included)", "rest", None,
+     {"setup": ["export JOB_MARK=from-run-section"], "job": 'test "$JOB_MARK" = from-run-section && '}, set()),
+    ("job exits 1", "rest", "job-fails", {"job": ""}, {"job"}),
+    ("job never finishes", "rest", "job-hangs", {"job": "", "job_timeout": 2}, {"job"}),
 ]
 
 
@@ -244,7 +259,7 @@ CONTRACT = """\
 
 
 def selftest_run(results: Results) -> None:
-    from run_checks import ALL_CHECKS, run_service
+    from run_checks import ALL_CHECKS, OPTION_CHECKS, run_service
     from services import BackingServices, OtlpReceiver
 
     print("run: a fake CRUD service, correct or with one bug, over REST, GraphQL and gRPC", flush=True)
@@ -261,6 +276,11 @@ def selftest_run(results: Results) -> None:
                 files = {}
                 if options.get("contract", True):
                     contract = textwrap.dedent(CONTRACT.format(api=api_type))
+                    if "job" in options:
+                        job = f"{options['job']}{sys.executable} {FAKE} --api rest --job" + (f" --bug {bug}" if bug
+                                                                                            else "")
+                        contract += (f"job: {{command: {json.dumps(job)}, timeout_seconds: "
+                                     f"{options.get('job_timeout', 30)}}}\n")
                     if options.get("auth") == "jwt":
                         contract += "auth: {type: jwt-hs256, secret_env: JWT_SECRET}\n"
                     elif options.get("auth") == "oauth2":
@@ -269,7 +289,11 @@ def selftest_run(results: Results) -> None:
                 if api_type == "grpc":
                     files["proto/orders/v1/orders.proto"] = (HERE / "selftest" / "orders.proto").read_text()
                 _project(repo, readme, files)
-                values = {"serviceName": "fake", "apiType": api_type, "database": "none"}
+                values = {"serviceName": "fake", "apiType": api_type, "database": "none", **options.get("values", {})}
+                enabled = {"cache"} if values.get("redisCache") else set()
+                enabled |= {"events"} if values.get("messageQueue") in ("sqs", "sns") else set()
+                enabled |= {"job"} if "job" in options else set()
+                off = set(OPTION_CHECKS) - enabled
                 t = time.monotonic()
                 checks = run_service(repo, values, f"selftest{i}", backing, otlp)
                 got = failing(checks)
@@ -277,16 +301,18 @@ def selftest_run(results: Results) -> None:
                 if not options.get("contract", True):
                     na = {c.name for c in checks if c.status == "n/a"}
                     ok = got == set() and na == {"crud-create", "crud-read", "crud-list", "crud-update",
-                                                 "crud-delete", "errors", "trace"}
+                                                 "crud-delete", "errors", "trace", *OPTION_CHECKS}
                 elif expected == {"start"} or any(e.startswith("set up: ") for e in expected):
                     ok = got == expected
                 else:
                     ok = got == expected and set(ALL_CHECKS) <= names and all(
-                        c.status == "pass" for c in checks if c.name not in expected)
+                        c.status == ("n/a" if c.name in off else "pass") for c in checks if c.name not in expected)
                 results.expect(f"{label}: " + (f"fails {', '.join(sorted(expected))}" if expected else
                                                "every check passes" if options.get("contract", True) else
                                                "CRUD and trace n/a, the rest passes")
                                + f" ({time.monotonic() - t:.1f}s)", ok, f"failing: {sorted(got)}\n{describe(checks)}")
+                if ok and expected:  # the failure is the one meant: show its detail
+                    print("        " + next(c.detail for c in checks if c.name in expected).split("\n")[0][:200])
     finally:
         backing.stop()
         otlp.stop()
@@ -339,6 +365,20 @@ def selftest_conventions(results: Results) -> None:
     harness_core.apply_expectations(checks, {"run": ["crud-create"]}, {})
     results.expect("an expected check that is n/a fails; others stay n/a",
                    [c.status for c in checks] == ["fail", "n/a"], describe(checks))
+    # matrix.yaml's own expect: an option check that is n/a fails exactly where the value set turns the option on
+    for values, failing_wanted in [
+        ({"language": "python", "redisCache": True, "messageQueue": "sqs", "scheduledJobs": True},
+         ["cache", "events", "job"]),
+        ({"language": "nodejs", "redisCache": False, "messageQueue": "sns", "scheduledJobs": False}, ["events"]),
+        ({"language": "nodejs", "redisCache": True, "messageQueue": "none"}, ["cache"]),
+        ({"language": "go", "redisCache": True, "messageQueue": "sns", "scheduledJobs": True}, []),
+    ]:
+        checks = [Check("run", name, "n/a", 0, "off") for name in ("cache", "events", "job")]
+        harness_core.apply_expectations(checks, matrix["expect"], values)
+        got = [c.name for c in checks if c.status == "fail"]
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        results.expect(f"matrix.yaml expect ({shown}): n/a fails for {', '.join(failing_wanted) or 'none'}",
+                       got == failing_wanted, describe(checks))
     selftest_grpc_inflight(results)
 
 

@@ -119,6 +119,13 @@ class BackingServices:
             "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
         }
 
+    def aws_client(self, service: str):
+        """A boto3 client of moto (after aws_env())."""
+        import boto3
+
+        return boto3.client(service, endpoint_url=f"http://127.0.0.1:{self.moto_port}", region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
     def create_aws_resources(self, declared: dict, queue: str | None, topic: str | None) -> dict[str, str]:
         """Tables, queues and topics the service expects to exist (Terraform creates them in AWS)."""
         import boto3
@@ -144,6 +151,22 @@ class BackingServices:
                 env["SNS_TOPIC_ARN"] = arn
         return env
 
+    def subscribe_queue(self, topic_arn: str, name: str) -> str:
+        """A new SQS queue subscribed to an SNS topic with raw message delivery: what the service publishes
+        to the topic arrives on it (the events check reads it). Returns the queue's URL."""
+        sqs = self.aws_client("sqs")
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.aws_client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
+                                         Attributes={"RawMessageDelivery": "true"})
+        return url
+
+    def receive_messages(self, queue_url: str, wait_seconds: int = 1) -> list[str]:
+        """The bodies of up to 10 messages now visible on a queue (they stay on it, hidden for a while)."""
+        reply = self.aws_client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                                       WaitTimeSeconds=wait_seconds, VisibilityTimeout=60)
+        return [m.get("Body", "") for m in reply.get("Messages", [])]
+
     # -- Redis
     def redis_env(self) -> dict[str, str]:
         if self.redis_port is None:
@@ -166,6 +189,10 @@ class BackingServices:
                 s.recv(64)
         return {"REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0"}
 
+    def redis(self, *command: str | int):
+        """One command to the harness's Redis (after redis_env()), its decoded reply."""
+        return redis_command(self.redis_port, *command)
+
     def oidc_issuer(self) -> "OidcIssuer":
         if self.issuer is None:
             self.issuer = OidcIssuer()
@@ -185,6 +212,46 @@ class BackingServices:
             subprocess.run([*self.pg["as"], str(self.pg["bindir"] / "pg_ctl"), "-D", str(self.pg["data"]),
                             "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- Redis protocol
+
+class RedisError(Exception):
+    """Redis answered an error reply (-ERR ...)."""
+
+
+def redis_command(port: int, *command: str | int, timeout: float = 5):
+    """Send one command over RESP and return the reply: str for simple and bulk strings (None for nil), int,
+    list for arrays; an error reply raises RedisError. Enough for SCAN, TTL, GET, PING (no client library)."""
+    parts = [str(c).encode() for c in command]
+    request = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        reader = sock.makefile("rb")
+        return _resp_reply(reader)
+
+
+def _resp_reply(reader):
+    line = reader.readline()
+    if not line.endswith(b"\r\n"):
+        raise RedisError(f"connection closed mid-reply: {line!r}")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode(errors="replace")
+    if kind == b"-":
+        raise RedisError(rest.decode(errors="replace"))
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        size = int(rest)
+        if size < 0:
+            return None
+        data = reader.read(size + 2)
+        return data[:-2].decode(errors="replace")
+    if kind == b"*":
+        size = int(rest)
+        return None if size < 0 else [_resp_reply(reader) for _ in range(size)]
+    raise RedisError(f"unexpected reply {line!r}")
 
 
 # --------------------------------------------------------------------------- OTLP/HTTP receiver

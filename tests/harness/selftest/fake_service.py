@@ -1,10 +1,14 @@
 """A small service for the harness's self-tests: CRUD on orders over REST, GraphQL or gRPC, /health and /ready,
-one OTLP/JSON span per request, graceful shutdown on SIGTERM. `--bug NAME` makes it wrong in one way, so the
-self-tests can show that the run tier's check for that behaviour fails.
+one OTLP/JSON span per request, graceful shutdown on SIGTERM. Like a generated service, with REDIS_URL it
+caches reads in Redis (key fake:order:<id>, TTL 60 s; writes delete the key), and with SQS_QUEUE_URL or
+SNS_TOPIC_ARN it publishes an event after every write. `--job` runs its "scheduled job" once instead of serving.
+`--bug NAME` makes it wrong in one way, so the self-tests can show that the run tier's check for that
+behaviour fails.
 
-    python fake_service.py --api rest|graphql|grpc [--bug NAME] [--auth jwt]
+    python fake_service.py --api rest|graphql|grpc [--bug NAME] [--auth jwt] [--job]
 Environment: PORT, GRPC_PORT, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, JWT_SECRET (with --auth jwt),
-OAUTH2_ISSUER_URL, OAUTH2_JWKS_URL, OAUTH2_AUDIENCE (with --auth oauth2).
+OAUTH2_ISSUER_URL, OAUTH2_JWKS_URL, OAUTH2_AUDIENCE (with --auth oauth2), REDIS_URL, AWS_ENDPOINT_URL with
+SQS_QUEUE_URL or SNS_TOPIC_ARN.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import json
 import os
 import re
 import signal
+import socket
+import sys
 import threading
 import time
 import urllib.request
@@ -39,6 +45,12 @@ BUGS = {
     "sigterm-hang": "SIGTERM is ignored",
     "auth-ignored": "requests without a token are served",
     "not-ready": "/ready answers 503",
+    "cache-off": "reads do not go through Redis although REDIS_URL is set",
+    "cache-no-ttl": "cache entries never expire",
+    "events-off": "no event is published although a queue or topic is set",
+    "events-wrong-subject": "events carry the event's id as subject_id, not the item's",
+    "job-fails": "the job exits 1",
+    "job-hangs": "the job never finishes",
 }
 
 args = argparse.Namespace()
@@ -81,16 +93,23 @@ def create(payload) -> dict:
     order = {"id": str(uuid.uuid4()), **validate(payload)}
     with lock:
         store[order["id"]] = order
+    publish("created", order["id"], order)
     if bug("wrong-field"):
         return {**order, "quantity": order.get("quantity", 0) + 1}
     return order
 
 
 def get(order_id: str) -> dict:
+    cached = redis("GET", f"fake:order:{order_id}")
+    if cached:
+        return json.loads(cached)
     with lock:
         if order_id not in store:
             raise missing(order_id)
-        return store[order_id]
+        order = store[order_id]
+    ttl = [] if bug("cache-no-ttl") else ["EX", "60"]
+    redis("SET", f"fake:order:{order_id}", json.dumps(order), *ttl)
+    return order
 
 
 def list_all() -> list[dict]:
@@ -105,7 +124,10 @@ def update(order_id: str, payload) -> dict:
             raise missing(order_id)
         if not bug("update-ignored"):
             store[order_id] = {"id": order_id, **valid}
-        return store[order_id]
+        order = store[order_id]
+    redis("DEL", f"fake:order:{order_id}")
+    publish("updated", order_id, order)
+    return order
 
 
 def delete(order_id: str) -> None:
@@ -114,6 +136,44 @@ def delete(order_id: str) -> None:
             raise missing(order_id)
         if not bug("delete-noop"):
             del store[order_id]
+    redis("DEL", f"fake:order:{order_id}")
+    publish("deleted", order_id, None)
+
+
+# --------------------------------------------------------------------------- cache and events
+
+def redis(*command: str):
+    """One command to $REDIS_URL over RESP (no client library); None without REDIS_URL. Replies: bulk or
+    simple string (None for nil), enough for GET, SET and DEL."""
+    m = re.match(r"redis://([^:/]+):(\d+)", os.environ.get("REDIS_URL", ""))
+    if not m or bug("cache-off"):
+        return None
+    parts = [c.encode() for c in command]
+    request = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+    with socket.create_connection((m[1], int(m[2])), timeout=5) as sock:
+        sock.sendall(request)
+        reader = sock.makefile("rb")
+        line = reader.readline()
+        if line.startswith(b"$") and int(line[1:]) >= 0:
+            return reader.read(int(line[1:]) + 2)[:-2].decode()
+        return None
+
+
+def publish(action: str, order_id: str, order: dict | None) -> None:
+    queue, topic = os.environ.get("SQS_QUEUE_URL"), os.environ.get("SNS_TOPIC_ARN")
+    if not (queue or topic) or bug("events-off"):
+        return
+    import boto3
+
+    event_id = str(uuid.uuid4())
+    body = json.dumps({"id": event_id, "type": f"order.{action}",
+                       "subject_id": event_id if bug("events-wrong-subject") else order_id,
+                       "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "data": order})
+    kw = {"endpoint_url": os.environ["AWS_ENDPOINT_URL"], "region_name": os.environ.get("AWS_REGION", "us-east-1")}
+    if queue:
+        boto3.client("sqs", **kw).send_message(QueueUrl=queue, MessageBody=body)
+    else:
+        boto3.client("sns", **kw).publish(TopicArn=topic, Message=body)
 
 
 # --------------------------------------------------------------------------- auth and traces
@@ -345,7 +405,16 @@ def main() -> int:
     p.add_argument("--api", choices=["rest", "graphql", "grpc"], required=True)
     p.add_argument("--bug", choices=[*BUGS, "notfound-ok"])
     p.add_argument("--auth", choices=["jwt", "oauth2"])
+    p.add_argument("--job", action="store_true", help="run the scheduled job once, then exit")
     p.parse_args(namespace=args)
+    if args.job:
+        if bug("job-hangs"):
+            time.sleep(3600)
+        if bug("job-fails"):
+            print("job failed: the store is unreachable", file=sys.stderr)
+            return 1
+        print(f"job finished: counted {len(store)} orders")
+        return 0
     if args.api == "graphql":
         import graphql
 
