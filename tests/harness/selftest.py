@@ -433,14 +433,22 @@ def selftest_services(results: Results) -> None:
         ddb = boto3.client("dynamodb", **kw)
         ddb.put_item(TableName="orders", Item={"id": {"S": "1"}})
         got = ddb.get_item(TableName="orders", Key={"id": {"S": "1"}}).get("Item")
+        subscriber = backing.subscribe_queue(extra["SNS_TOPIC_ARN"], "t-subscriber")
         boto3.client("sqs", **kw).send_message(QueueUrl=extra["SQS_QUEUE_URL"], MessageBody="hi")
         boto3.client("sns", **kw).publish(TopicArn=extra["SNS_TOPIC_ARN"], Message="hi")
         results.expect("moto: DynamoDB table, SQS queue and SNS topic work", got == {"id": {"S": "1"}}, repr(got))
+        bodies = backing.receive_messages(extra["SQS_QUEUE_URL"]), backing.receive_messages(subscriber)
+        results.expect("moto: a message sent to the queue and one published to the topic arrive (raw delivery "
+                       "to the subscribed queue)", bodies == (["hi"], ["hi"]), repr(bodies))
         env = backing.redis_env()
         with socket.create_connection(("127.0.0.1", backing.redis_port), timeout=5) as sock:
             sock.sendall(b"PING\r\n")
             reply = sock.recv(16)
         results.expect("Redis: REDIS_URL answers PING", reply == b"+PONG\r\n", repr(reply))
+        backing.redis("SET", "svcgen:order:42", "{}", "EX", 30)
+        replies = backing.redis("SCAN", 0, "MATCH", "*42*", "COUNT", 1000), backing.redis("TTL", "svcgen:order:42")
+        results.expect("Redis: the RESP client's SCAN and TTL (the cache check's)", replies[0][1] == ["svcgen:order:42"]
+                       and 0 < replies[1] <= 30, repr(replies))
         otlp = OtlpReceiver()
         import urllib.request
 
