@@ -24,10 +24,13 @@ MARK = "@@svcgen-harness-step"
 
 def project_env(repo: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment a user's shell would have, plus the shared install caches. A Node.js project
-    gets the Node.js line it targets first on PATH (tools.NODE_SERVICE_VERSION)."""
+    gets the Node.js line it targets first on PATH (tools.NODE_SERVICE_VERSION); a project that generates
+    code with buf gets the buf CLI (as its README asks users to install it)."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
     if (repo / "package.json").exists():
         env["PATH"] = f"{tools.ensure_service_node()}{os.pathsep}{env.get('PATH', '')}"
+    if (repo / "buf.gen.yaml").exists():  # the generated-code check runs `buf generate`
+        env["PATH"] = f"{tools.buf_dir()}{os.pathsep}{env.get('PATH', '')}"
     for key, path in tools.PROJECT_CACHES.items():
         path.mkdir(parents=True, exist_ok=True)
         env[key] = str(path)

@@ -78,6 +78,17 @@ def bin_path(name: str) -> str:
     return str(VENV / "bin" / name)
 
 
+def buf_dir() -> Path:
+    """A folder holding only the virtualenv's buf, to put on a project's PATH without its Python."""
+    ensure_python_tools()
+    folder = CACHE / "buf-bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / "buf"
+    if not link.is_symlink():
+        link.symlink_to(bin_path("buf"))
+    return folder
+
+
 def ensure_python_tools() -> None:
     marker = VENV / ".complete"
     if marker.exists():
