@@ -25,6 +25,7 @@ test: setup
 	bash rust/fuzz/run.sh 60
 	$(NPM) test
 	node templates/tools/nodejs-lock.mjs --check
+	node templates/tools/go-modules.mjs --check --quick
 	bash tests/e2e/run.sh
 	python3 tests/harness/selftest.py
 	python3 tests/harness/harness.py --ci

@@ -9,8 +9,13 @@
 //                                                         cache holds the modules; it fills it first if not)
 //   node templates/tools/go-modules.mjs --check --quick   the same, once per distinct rendered go.mod, go.sum and
 //                                                         set of imported packages (what `go mod tidy` reads)
+//   node templates/tools/go-modules.mjs --check --recorded  without Go, in seconds: every combination still imports
+//                                                         the packages, and renders the go.mod and go.sum, that
+//                                                         `go mod tidy -diff` accepted when they were generated
+//                                                         (generate records digests of both in go.sum.jinja)
 //
-// Both need `make setup` (they render with plugin-ts/dist) and Go 1.23 or newer (`go mod tidy -diff`).
+// All need `make setup` (they render with plugin-ts/dist); all but --recorded need Go 1.23 or newer
+// (`go mod tidy -diff`).
 //
 // Nothing here names a module. The Go files of each combination, rendered in memory, say which packages it
 // imports (tests included: tidy keeps their modules), and its rendered go.mod which tools it declares.
@@ -85,13 +90,18 @@ function loadEngine() {
   engine = new engineModule.SvcgenEngine();
 }
 
-/** One combination rendered in memory: its files as text (Go service files only), by path. */
+/** One combination rendered in memory: its files as text, by path. */
 async function render(values) {
-  const output = await engine.render(setDir, {
-    ...BASE_VALUES,
-    ...(values.scheduledJobs ? { schedule: '*/5 * * * *' } : {}),
-    ...values,
-  });
+  let output;
+  try {
+    output = await engine.render(setDir, {
+      ...BASE_VALUES,
+      ...(values.scheduledJobs ? { schedule: '*/5 * * * *' } : {}),
+      ...values,
+    });
+  } catch (error) {
+    throw new Error(`${describe(values)}: the render failed: ${error instanceof Error ? error.message : error}`);
+  }
   const files = new Map();
   const decoder = new TextDecoder();
   for (const file of engineModule.splitOutput(output)) files.set(file.path, decoder.decode(file.contents));
@@ -99,12 +109,13 @@ async function render(values) {
 }
 
 /**
- * The import paths of one Go file, and whether the go command leaves it out (a `//go:build ignore` file,
- * which `go mod tidy` skips like every build; any other constraint, it reads).
+ * The import paths of one Go file, and whether `go mod tidy` leaves it out: it reads a file whatever its build
+ * constraint, except one that needs the tag `ignore` (`//go:build ignore`, or `ignore && ...`).
  */
 function goFileImports(text, where) {
   let at = 0;
   let ignored = false;
+  let header = true; // before the package clause, where a build constraint stands
   const fail = (what) => {
     throw new Error(`${where}: ${what} at offset ${at}`);
   };
@@ -120,7 +131,8 @@ function goFileImports(text, where) {
       if (rest.startsWith('//')) {
         const end = text.indexOf('\n', at);
         const line = text.slice(at, end === -1 ? text.length : end);
-        if (/^\/\/go:build\s/.test(line) && /(^|[\s(!&|])ignore($|[\s)&|])/.test(line.slice(10))) ignored = true;
+        const constraint = header && line.match(/^\/\/go:build\s+(.*)$/);
+        if (constraint && !constraint[1].includes('||') && constraint[1].split(/[\s()&]+/).includes('ignore')) ignored = true;
         at = end === -1 ? text.length : end + 1;
         continue;
       }
@@ -150,6 +162,7 @@ function goFileImports(text, where) {
     return importPath();
   };
   if (!token(/^package\b/)) fail('expected the package clause');
+  header = false;
   if (!token(/^[\p{L}_][\p{L}\p{N}_]*/u)) fail('expected the package name');
   const imports = [];
   while (token(/^import\b/)) {
@@ -364,14 +377,15 @@ function needsNetwork(result) {
   return /GOPROXY=off|module lookup disabled/.test(result.stderr);
 }
 
+/** Runs `work(item, index, worker)` over the items, `limit` at a time; `worker` numbers the lanes from 0. */
 async function pool(items, limit, work) {
   const results = new Array(items.length);
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
+    Array.from({ length: Math.min(limit, items.length) }, async (_, worker) => {
       while (next < items.length) {
         const index = next++;
-        results[index] = await work(items[index], index);
+        results[index] = await work(items[index], index, worker);
       }
     }),
   );
@@ -380,11 +394,43 @@ async function pool(items, limit, work) {
 
 const parallel = Math.max(2, availableParallelism());
 
-function writeTree(dir, files) {
-  for (const [file, text] of files) {
-    const target = path.join(dir, file);
-    mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(target, text);
+/**
+ * The files of a render that the go command reads: go.mod, go.sum, the Go files and what else is in their
+ * packages' folders (what a `//go:embed` may name).
+ */
+function goFiles(files) {
+  const packages = new Set([...files.keys()].filter((file) => file.endsWith('.go')).map((file) => path.posix.dirname(file)));
+  const inPackage = (file) => {
+    for (let dir = path.posix.dirname(file); dir !== '.'; dir = path.posix.dirname(dir)) if (packages.has(dir)) return true;
+    return false;
+  };
+  return new Map([...files].filter(([file]) => file === 'go.mod' || file === 'go.sum' || file.endsWith('.go') || inPackage(file)));
+}
+
+/**
+ * A folder that holds one combination's Go files at a time. Going to the next combination writes only the
+ * files that differ and removes only those it lacks (removing thousands of files is slow on some disks).
+ */
+class Workspace {
+  constructor(dir) {
+    this.dir = dir;
+    this.files = new Map();
+    mkdirSync(dir, { recursive: true });
+  }
+
+  hold(files) {
+    const wanted = goFiles(files);
+    for (const file of new Set([...this.files.keys(), 'go.mod', 'go.sum'])) {
+      if (!wanted.has(file)) rmSync(path.join(this.dir, file), { force: true });
+    }
+    for (const [file, text] of wanted) {
+      // go.mod and go.sum are written every time: go mod tidy may have rewritten them.
+      if (this.files.get(file) === text && file !== 'go.mod' && file !== 'go.sum') continue;
+      const target = path.join(this.dir, file);
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, text);
+    }
+    this.files = wanted;
   }
 }
 
@@ -610,10 +656,10 @@ async function generate(upgrade) {
     started = Date.now();
     const problems = [];
     const classList = [...classes.values()];
-    await pool(classList, parallel, async (cls, n) => {
-      const dir = path.join(work, `class-${n}`);
-      mkdirSync(dir);
-      writeTree(dir, cls.files);
+    const spaces = Array.from({ length: parallel }, (_, n) => new Workspace(path.join(work, `tidy-${n}`)));
+    await pool(classList, parallel, async (cls, _, worker) => {
+      const { dir } = spaces[worker];
+      spaces[worker].hold(cls.files);
       const mod = {
         module: cls.analysis.mod.module,
         go: unionMod.go,
@@ -667,19 +713,21 @@ async function generate(upgrade) {
       perCombination.map((cls) => cls.goSum.split('\n').filter(Boolean).map((text) => ({ text }))),
       (a, b) => compareSumLines(a.text, b.text),
     );
-    const header = (what) =>
-      `{#- Generated by ${tool} from the imports of every combination's Go files: do not edit. ${what} #}`;
     writeFileSync(
       modTemplate,
       templateText(
-        header(
-          'To add a tool, add its line (under its condition) and run the script: it keeps tool lines. A version can be changed here, then the script run: it keeps the versions listed.',
-        ),
+        comment([
+          `Generated by ${tool} from the imports of every combination's Go files: run it again after a`,
+          'change to what they import. By hand, change only a version or a tool line (under the condition of the',
+          'combinations that need it), then run it: it keeps both.',
+        ]),
         modLines,
         conditions,
       ),
     );
-    writeFileSync(sumTemplate, templateText(header('Regenerated with go.mod.jinja.'), sumLines, conditions));
+    const sumText = (recorded) =>
+      templateText(comment([`Generated by ${tool} with go.mod.jinja: do not edit, run it.`, recordLine(recorded)]), sumLines, conditions);
+    writeFileSync(sumTemplate, sumText(undefined));
     const used = new Map();
     for (const line of [...modLines, ...sumLines]) if (line.mask !== conditions.all) used.set(line.mask, conditions.of(line.mask));
     console.log(`go-modules: wrote ${path.relative(root, modTemplate)} (${modLines.length} lines) and ${path.relative(root, sumTemplate)} (${sumLines.length} lines) with ${used.size} conditions:`);
@@ -687,8 +735,9 @@ async function generate(upgrade) {
 
     // 4. Every combination renders exactly what tidy wrote.
     let differ = 0;
+    const rendered = await renderAll(sets);
     for (let i = 0; i < sets.length; i++) {
-      const files = await render(sets[i]);
+      const files = rendered.trees[i];
       const cls = perCombination[i];
       for (const [name, expected] of [
         ['go.mod', cls.goMod],
@@ -702,6 +751,15 @@ async function generate(upgrade) {
     }
     if (differ) throw new Error(`go-modules: ${differ} rendered files differ from go mod tidy's`);
     console.log(`go-modules: all ${sets.length} combinations render the go.mod and go.sum that go mod tidy wrote`);
+
+    // 5. And go mod tidy, run on each as rendered, changes nothing: then record what it accepted.
+    const failing = await tidyDiff(sets, rendered.analyses, rendered.trees, true);
+    if (failing) {
+      console.log(`go-modules: ${path.relative(root, sumTemplate)} records no accepted state (\`--check --recorded\` fails until a run passes)`);
+      return 1;
+    }
+    writeFileSync(sumTemplate, sumText(digests(sets, rendered.analyses)));
+    return 0;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -710,16 +768,16 @@ async function generate(upgrade) {
 // ---------------------------------------------------------------------------------------------------------
 // check
 
-async function check(quick) {
-  loadEngine();
-  const sets = combinations();
-  const { analyses, trees } = await renderAll(sets);
-  // With --quick, combinations with the same go.mod, go.sum, imports and tools (all that tidy reads) run once.
+/**
+ * Runs `go mod tidy -diff` on rendered combinations, offline, and prints those it would change. With
+ * `quick`, once per distinct rendered go.mod, go.sum, imported packages and tools: all that tidy reads (the
+ * module's own packages matter to it only by what they import from elsewhere). Resolves to the number of
+ * combinations that fail.
+ */
+async function tidyDiff(sets, analyses, trees, quick) {
   const groups = new Map();
   analyses.forEach((analysis, i) => {
-    const key = quick
-      ? createHash('sha256').update(JSON.stringify([importSignature(analysis), analysis.goMod, analysis.goSum])).digest('hex')
-      : String(i);
+    const key = quick ? JSON.stringify([importSignature(analysis), analysis.goMod, analysis.goSum]) : String(i);
     const group = groups.get(key) ?? [];
     group.push(i);
     groups.set(key, group);
@@ -728,40 +786,112 @@ async function check(quick) {
   const started = Date.now();
   let downloads = 0;
   try {
-    const results = await pool([...groups.values()], parallel, async (members, n) => {
-      const dir = path.join(work, String(n));
-      mkdirSync(dir);
-      writeTree(dir, trees[members[0]]);
+    const spaces = Array.from({ length: parallel }, (_, n) => new Workspace(path.join(work, String(n))));
+    const results = await pool([...groups.values()], parallel, async (members, _, worker) => {
+      const { dir } = spaces[worker];
+      spaces[worker].hold(trees[members[0]]);
       let result = await go(['mod', 'tidy', '-diff'], dir, offlineEnv);
       if (result.code !== 0 && needsNetwork(result) && !analyses[members[0]].missing.length) {
-        // A cold module cache: fetch what go.mod lists (go.sum checks every download), then again offline.
+        // The module cache lacks something: the same command with the proxy fills it (go.sum checks every
+        // download, and tidy takes nothing new without showing it in its diff), then the verdict offline.
         downloads++;
-        const fetched = await go(['mod', 'download'], dir, goEnv);
-        if (fetched.code !== 0) return { members, result: fetched };
+        await go(['mod', 'tidy', '-diff'], dir, goEnv);
         result = await go(['mod', 'tidy', '-diff'], dir, offlineEnv);
       }
       return { members, result };
     });
-    const failed = results.filter(({ result }) => result.code !== 0);
-    for (const { members, result } of failed) {
-      const names = members.map((i) => describe(sets[i]));
-      console.log(`FAIL ${names.slice(0, 3).join('; ')}${names.length > 3 ? `; and ${names.length - 3} more` : ''}`);
-      console.log(`  ${(result.stdout + result.stderr).trim().split('\n').slice(0, 30).join('\n  ')}`);
+    // One report per distinct complaint, with the combinations that have it.
+    const complaints = new Map();
+    for (const { members, result } of results) {
+      if (result.code === 0) continue;
+      const text = (result.stdout + result.stderr).trim();
+      complaints.set(text, [...(complaints.get(text) ?? []), ...members]);
     }
-    const failing = failed.reduce((count, { members }) => count + members.length, 0);
+    let failing = 0;
+    for (const [text, members] of complaints) {
+      failing += members.length;
+      const names = members.map((i) => describe(sets[i]));
+      console.log(`FAIL ${members.length} combination${members.length > 1 ? 's' : ''}: ${names.slice(0, 3).join('; ')}${names.length > 3 ? '; …' : ''}`);
+      const lines = text.split('\n');
+      console.log(`  ${lines.slice(0, 40).join('\n  ')}${lines.length > 40 ? `\n  … (${lines.length - 40} more lines)` : ''}`);
+    }
     console.log(
       `go-modules: ${sets.length - failing} of ${sets.length} combinations leave go mod tidy nothing to change ` +
-        `(${groups.size} go mod tidy -diff runs in ${((Date.now() - started) / 1000).toFixed(1)} s${downloads ? `; ${downloads} filled the module cache` : ''})`,
+        `(${groups.size} go mod tidy -diff runs in ${((Date.now() - started) / 1000).toFixed(1)} s${downloads ? `; ${downloads} filled the module cache first` : ''})`,
     );
-    return failing ? 1 : 0;
+    return failing;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
+/**
+ * What `generate` records once `go mod tidy -diff` accepted every combination: a digest of every
+ * combination's imported packages and tools, and one of its rendered go.mod and go.sum.
+ */
+function digests(sets, analyses) {
+  const imports = createHash('sha256');
+  const files = createHash('sha256');
+  analyses.forEach((analysis, i) => {
+    const key = JSON.stringify(sets[i]);
+    imports.update(`${key} ${importSignature(analysis)}\n`);
+    files.update(`${key} ${JSON.stringify([analysis.goMod, analysis.goSum])}\n`);
+  });
+  return { imports: imports.digest('hex').slice(0, 32), files: files.digest('hex').slice(0, 32) };
+}
+
+const RECORD = /imports sha256:([0-9a-f]+), go\.mod and go\.sum sha256:([0-9a-f]+)/;
+
+function recordLine(recorded) {
+  return recorded
+    ? `Accepted by go mod tidy -diff in every combination: imports sha256:${recorded.imports}, go.mod and go.sum sha256:${recorded.files}.`
+    : 'Not accepted by go mod tidy -diff in every combination: see the output of the last run.';
+}
+
+/** A template comment of several lines, which renders as nothing. */
+function comment(lines) {
+  return `{#- ${lines.join('\n    ')} #}`;
+}
+
+/**
+ * Without Go: every combination's imports, tools, go.mod and go.sum are still those that `generate` checked
+ * with `go mod tidy -diff`. It proves the templates are not stale; it does not run Go again (`--check` does).
+ */
+async function checkRecorded() {
+  const found = readFileSync(sumTemplate, 'utf8').match(RECORD);
+  loadEngine();
+  const sets = combinations();
+  const { analyses } = await renderAll(sets);
+  const now = digests(sets, analyses);
+  const rerun = `run \`node ${tool}\` (it regenerates go.mod.jinja and go.sum.jinja and checks them with go mod tidy)`;
+  if (!found) {
+    console.log(`FAIL ${path.relative(root, sumTemplate)} records no accepted state: ${rerun}`);
+    return 1;
+  }
+  const [, imports, files] = found;
+  if (imports !== now.imports) {
+    console.log(`FAIL the Go files import other packages (or go.mod declares other tools) than when go.sum.jinja was generated: ${rerun}`);
+    return 1;
+  }
+  if (files !== now.files) {
+    console.log(`FAIL the rendered go.mod or go.sum differ from those go mod tidy accepted (go.mod.jinja or go.sum.jinja was edited): ${rerun}`);
+    return 1;
+  }
+  console.log(`go-modules: all ${sets.length} combinations import the packages, and render the go.mod and go.sum, that go mod tidy -diff accepted`);
+  return 0;
+}
+
+async function check(quick) {
+  loadEngine();
+  const sets = combinations();
+  const { analyses, trees } = await renderAll(sets);
+  return (await tidyDiff(sets, analyses, trees, quick)) ? 1 : 0;
+}
+
 try {
+  if (process.argv.includes('--check') && process.argv.includes('--recorded')) process.exit(await checkRecorded());
   if (process.argv.includes('--check')) process.exit(await check(process.argv.includes('--quick')));
-  await generate(process.argv.includes('--upgrade'));
+  process.exit(await generate(process.argv.includes('--upgrade')));
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
