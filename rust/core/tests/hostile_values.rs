@@ -373,7 +373,9 @@ proptest! {
                 prop_assert!(shape_before.is_ok(), "{} does not parse with benign values: {:?}", path, shape_before);
                 prop_assert!(shape_after == shape_before, "{} changed structure: {}\n{}", path, difference(&shape_before, &shape_after), text);
             }
-            if !path.ends_with(".md") {
+            // Markdown reflows; protoc-gen-connect-go wraps its doc comments at a width, so Go code generated
+            // from the .proto gains lines with longer names (which the naming rules keep to identifiers).
+            if !path.ends_with(".md") && !path.starts_with("internal/gen/") {
                 prop_assert_eq!(text.lines().count(), benign_text.lines().count(), "{} gained lines:\n{}", path, text);
             }
             if path.starts_with(".github/") || path.ends_with(".gitlab-ci.yml") {
