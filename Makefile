@@ -29,6 +29,7 @@ test: setup
 	bash tests/e2e/run.sh
 	python3 tests/harness/selftest.py
 	python3 tests/harness/harness.py --ci
+	node templates/tools/go-grpc-gen.mjs
 
 # Every value set through every tier; rewrites tests/harness/report.{md,json} (≈13 min).
 harness: setup

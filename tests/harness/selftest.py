@@ -371,7 +371,8 @@ def selftest_conventions(results: Results) -> None:
          ["cache", "events", "job"]),
         ({"language": "nodejs", "redisCache": False, "messageQueue": "sns", "scheduledJobs": False}, ["events"]),
         ({"language": "nodejs", "redisCache": True, "messageQueue": "none"}, ["cache"]),
-        ({"language": "go", "redisCache": True, "messageQueue": "sns", "scheduledJobs": True}, []),
+        ({"language": "go", "redisCache": True, "messageQueue": "sns", "scheduledJobs": True}, ["cache", "events", "job"]),
+        ({"language": "go", "redisCache": False, "messageQueue": "none", "scheduledJobs": False}, []),
     ]:
         checks = [Check("run", name, "n/a", 0, "off") for name in ("cache", "events", "job")]
         harness_core.apply_expectations(checks, matrix["expect"], values)
