@@ -474,33 +474,38 @@ class GrpcInflight:
         try:
             self.conn.send_data(self.stream, self.framed[3:], end_stream=True)
             self.sock.sendall(self.conn.data_to_send())
-            done = False
+            done, buffer = False, b""
             while not done:
                 data = self.sock.recv(65536)
                 if not data:
                     break
-                if self.goaway:
-                    # h2 refuses every frame after a GOAWAY, but the server still finishes the streams
-                    # the GOAWAY lets through: read the rest of ours frame by frame.
-                    status, done = self._after_goaway(data, status)
-                    continue
-                try:
-                    events = self.conn.receive_data(data)
-                except h2.exceptions.H2Error:
-                    break
-                for event in events:
-                    if isinstance(event, h2.events.DataReceived):
-                        self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-                    elif isinstance(event, (h2.events.TrailersReceived, h2.events.ResponseReceived)):
-                        headers = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes)
-                                   else v for k, v in event.headers}
-                        status = headers.get("grpc-status", status)
-                    elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)) \
-                            and event.stream_id == self.stream:
+                # Frame by frame: a GOAWAY may arrive in the same read as the rest of our stream, and h2
+                # drops every frame after it, while the server still finishes the streams it lets through.
+                buffer += data
+                while not done and len(buffer) >= 9 and len(buffer) >= 9 + int.from_bytes(buffer[:3], "big"):
+                    size = 9 + int.from_bytes(buffer[:3], "big")
+                    frame, buffer = buffer[:size], buffer[size:]
+                    if self.goaway:
+                        status, done = self._after_goaway(frame, status)
+                        continue
+                    try:
+                        events = self.conn.receive_data(frame)
+                    except h2.exceptions.H2Error:
                         done = True
-                    elif isinstance(event, h2.events.ConnectionTerminated):
-                        done = done or event.last_stream_id < self.stream
-                        self.goaway = not done
+                        break
+                    for event in events:
+                        if isinstance(event, h2.events.DataReceived):
+                            self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                        elif isinstance(event, (h2.events.TrailersReceived, h2.events.ResponseReceived)):
+                            headers = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes)
+                                       else v for k, v in event.headers}
+                            status = headers.get("grpc-status", status)
+                        elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)) \
+                                and event.stream_id == self.stream:
+                            done = True
+                        elif isinstance(event, h2.events.ConnectionTerminated):
+                            done = done or event.last_stream_id < self.stream
+                            self.goaway = not done
                 self.sock.sendall(self.conn.data_to_send())
         except OSError as e:
             return False, f"in-flight call broken: {e}"

@@ -257,7 +257,8 @@ def _resp_reply(reader):
 # --------------------------------------------------------------------------- OTLP/HTTP receiver
 
 class OtlpReceiver:
-    """Accepts OTLP/HTTP trace exports (protobuf or JSON) on POST /v1/traces and keeps the spans."""
+    """Accepts OTLP/HTTP trace exports (protobuf or JSON) on POST /v1/traces and keeps the spans; metrics and
+    logs exports are accepted and dropped."""
 
     def __init__(self) -> None:
         self.spans: list[dict] = []
@@ -270,6 +271,9 @@ class OtlpReceiver:
                 body = self._body()
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
+                if self.path.rstrip("/") in ("/v1/metrics", "/v1/logs"):  # accepted, not checked
+                    self._reply(200)
+                    return
                 if self.path.rstrip("/") != "/v1/traces":
                     self.send_response(404)
                     self.end_headers()
@@ -282,6 +286,9 @@ class OtlpReceiver:
                 except Exception as e:  # noqa: BLE001
                     receiver.errors.append(f"undecodable export ({self.headers.get('Content-Type')}): {e}")
                     status = 400
+                self._reply(status)
+
+            def _reply(self, status: int) -> None:
                 json_reply = "json" in self.headers.get("Content-Type", "")
                 payload = b"{}" if json_reply else b""
                 self.send_response(status)
