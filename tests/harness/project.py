@@ -16,7 +16,8 @@ Two conventions, which template authors follow (README.md of this folder says th
    - Every other section (Deploy, Infrastructure, ...) is documentation only.
 2. smoke-test.yaml at the repo root declares what the running service offers beyond /health and
    /ready: its CRUD API, tracing, grace period, extra environment, the command that runs its
-   scheduled job once. Without it, CRUD and trace checks are "n/a: the service declares no CRUD
+   scheduled job once, and `image_paths`: where the image's paths are once the README's set-up has
+   built the project (the workloads check runs the Kubernetes containers' commands with it). Without it, CRUD and trace checks are "n/a: the service declares no CRUD
    API" (and matrix.yaml's `expect` can turn that n/a into a failure once a template is supposed
    to have it).
 """
@@ -142,6 +143,7 @@ class Contract:
     auth: dict | None = None
     crud: dict | None = None
     job: dict | None = None  # {command: str, timeout_seconds: float}
+    image_paths: dict[str, str] = field(default_factory=dict)  # image path -> repository path, once built
     problems: list[str] = field(default_factory=list)
 
 
@@ -159,7 +161,7 @@ def read_contract(repo: Path) -> Contract:
         c.problems.append(f"{CONTRACT_FILE} does not parse: {e}")
         return c
     known = {"version", "health", "ready", "grace_period_seconds", "startup_seconds", "ready_seconds", "tracing",
-             "env", "aws", "auth", "crud", "job"}
+             "env", "aws", "auth", "crud", "job", "image_paths"}
     for key in sorted(set(data) - known):
         c.problems.append(f"{CONTRACT_FILE}: unknown key {key!r}")
     c.health = data.get("health", c.health)
@@ -173,6 +175,12 @@ def read_contract(repo: Path) -> Contract:
     c.tracing = tracing == "otlp-http"
     c.env = {str(k): str(v) for k, v in (data.get("env") or {}).items()}
     c.aws = data.get("aws") or {}
+    paths = data.get("image_paths") or {}
+    if not isinstance(paths, dict) or not all(isinstance(k, str) and k.startswith("/") and isinstance(v, str)
+                                              for k, v in paths.items()):
+        c.problems.append(f"{CONTRACT_FILE}: image_paths must map absolute image paths to repository paths")
+    else:
+        c.image_paths = paths
     c.auth = data.get("auth")
     crud = data.get("crud")
     if crud is not None:

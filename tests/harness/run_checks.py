@@ -5,7 +5,8 @@ errors (4xx for invalid payloads and unknown ids), then the advanced options, ea
 cache (redisCache: a read item's key is in Redis with a TTL), events (messageQueue sqs|sns: a create
 publishes `<resource>.created` for the new id), job (smoke-test.yaml `job.command` exits 0 with the
 service's environment); sigterm (an in-flight request completes, exit 0 within the grace period),
-trace (at least one span reached the harness's OTLP endpoint).
+trace (at least one span reached the harness's OTLP endpoint); then the k8s-* checks (workloads.py): every
+container of the Kubernetes manifests run as Kubernetes would run it.
 
 The environment a service gets (template authors: read these names):
   PORT                 HTTP port: /health, /ready, and the REST or GraphQL API
@@ -39,6 +40,7 @@ import urllib.request
 from pathlib import Path
 
 import api_clients as api
+import workloads
 from build_checks import project_env
 from common import FAIL, NA, PASS, SKIP, Check, Timer, clip, clip_tail
 from project import CONTRACT_FILE, read_commands, read_contract
@@ -47,7 +49,7 @@ from services import BackingServices, OtlpReceiver, Unavailable, free_port, wait
 TIER = "run"
 CRUD_CHECKS = ["crud-create", "crud-read", "crud-list", "crud-update", "crud-delete", "errors"]
 OPTION_CHECKS = ["cache", "events", "job"]
-ALL_CHECKS = ["start", "health", "ready", *CRUD_CHECKS, *OPTION_CHECKS, "sigterm", "trace"]
+ALL_CHECKS = ["start", "health", "ready", *CRUD_CHECKS, *OPTION_CHECKS, "sigterm", "trace", *workloads.CHECKS]
 
 
 # --------------------------------------------------------------------------- processes
@@ -710,6 +712,12 @@ def run_service(repo: Path, values: dict, set_name: str, backing: BackingService
             else:
                 checks.append(Check(TIER, "trace", FAIL, t.seconds, "no span reached OTLP/HTTP endpoint "
                                     f"{otlp.endpoint}/v1/traces. {'; '.join(otlp.errors)}"))
+
+        def make_client(port: int, grpc: int, headers: dict[str, str]):
+            return api.make_client(contract.crud["api"], port, grpc, contract.crud, headers, repo, workdir)
+
+        checks += workloads.workload_checks(repo, values, set_name, backing, contract, env, auth_env, auth_headers,
+                                            project_env(repo), make_client, workdir)
         return checks
     finally:
         svc.stop()

@@ -259,6 +259,7 @@ CONTRACT = """\
 
 
 def selftest_run(results: Results) -> None:
+    import workloads
     from run_checks import ALL_CHECKS, OPTION_CHECKS, run_service
     from services import BackingServices, OtlpReceiver
 
@@ -293,7 +294,7 @@ def selftest_run(results: Results) -> None:
                 enabled = {"cache"} if values.get("redisCache") else set()
                 enabled |= {"events"} if values.get("messageQueue") in ("sqs", "sns") else set()
                 enabled |= {"job"} if "job" in options else set()
-                off = set(OPTION_CHECKS) - enabled
+                off = (set(OPTION_CHECKS) - enabled) | set(workloads.CHECKS)  # no k8s/ in these repositories
                 t = time.monotonic()
                 checks = run_service(repo, values, f"selftest{i}", backing, otlp)
                 got = failing(checks)
@@ -301,7 +302,7 @@ def selftest_run(results: Results) -> None:
                 if not options.get("contract", True):
                     na = {c.name for c in checks if c.status == "n/a"}
                     ok = got == set() and na == {"crud-create", "crud-read", "crud-list", "crud-update",
-                                                 "crud-delete", "errors", "trace", *OPTION_CHECKS}
+                                                 "crud-delete", "errors", "trace", *OPTION_CHECKS, *workloads.CHECKS}
                 elif expected == {"start"} or any(e.startswith("set up: ") for e in expected):
                     ok = got == expected
                 else:
@@ -316,6 +317,66 @@ def selftest_run(results: Results) -> None:
     finally:
         backing.stop()
         otlp.stop()
+
+
+# --------------------------------------------------------------------------- workloads
+
+WORKLOADS = HERE / "selftest" / "workloads"
+ENTRYPOINT = 'ENTRYPOINT ["/opt/venv/bin/python", "/app/app.py"]\nCMD ["serve"]'
+# (label, {file: (old, new)}) -> the k8s-* checks that must fail (all others must pass)
+WORKLOAD_CASES = [
+    ("image ENTRYPOINT + args, pull secret, secrets Terraform writes", {}, set()),
+    ("args replace the CMD of an image without ENTRYPOINT (the `args: [consume]` case)",
+     {"Dockerfile": (ENTRYPOINT, 'CMD ["/opt/venv/bin/python", "/app/app.py", "serve"]')},
+     {"k8s-migrate", "k8s-consumer", "k8s-job"}),
+    ("the program ignores its command and serves: the job never ends",
+     {"Dockerfile": (ENTRYPOINT, 'ENTRYPOINT ["/opt/venv/bin/python", "/app/app.py", "serve"]')},
+     {"k8s-migrate", "k8s-consumer", "k8s-job"}),
+    ("consumer that never deletes what it reads",
+     {"k8s/base/workloads.yaml": ("args: [consume]", "args: [consume, --keep]")}, {"k8s-consumer"}),
+    ("no imagePullSecrets for a private registry",
+     {"k8s/base/workloads.yaml": ("imagePullSecrets:\n  - name: demo-registry\n", "")}, {"k8s-pull"}),
+    ("ExternalSecret reads a property Terraform does not write",
+     {"k8s/base/workloads.yaml": ("property: queue_url", "property: queue_uri")}, {"k8s-secrets", "k8s-consumer"}),
+]
+
+
+def selftest_workloads(results: Results) -> None:
+    import project
+    import workloads
+    from build_checks import project_env
+    from services import BackingServices, free_port
+
+    print("workloads: containers run with Kubernetes' command/args rules and the manifests' environment", flush=True)
+    backing = BackingServices()
+    try:
+        aws = backing.aws_env()
+        with tempfile.TemporaryDirectory(prefix="svcgen-selftest-") as tmp:
+            for i, (label, edits, expected) in enumerate(WORKLOAD_CASES):
+                repo = Path(tmp) / f"case{i}"
+                shutil.copytree(WORKLOADS, repo)
+                (repo / "smoke-test.yaml").write_text(
+                    "version: 1\nready: /ready\ngrace_period_seconds: 4\nstartup_seconds: 20\n"
+                    f"image_paths: {{/opt/venv/bin/python: {json.dumps(sys.executable)}, /app: .}}\n")
+                for name, (old, new) in edits.items():
+                    text = (repo / name).read_text()
+                    assert old in text, (name, old)
+                    (repo / name).write_text(text.replace(old, new))
+                queue = backing.aws_client("sqs").create_queue(QueueName=f"selftest-{i}")["QueueUrl"]
+                env = {**aws, "PORT": str(free_port()), "SQS_QUEUE_URL": queue}
+                t = time.monotonic()
+                checks = workloads.workload_checks(repo, {"database": "none"}, f"wl{i}", backing,
+                                                   project.read_contract(repo), env, {}, {}, project_env(repo),
+                                                   None, Path(tmp))
+                got = failing(checks)
+                ok = got == expected and all(c.status == "pass" for c in checks if c.name not in expected)
+                results.expect(f"{label}: " + (f"fails {', '.join(sorted(expected))}" if expected else
+                                               "every check passes") + f" ({time.monotonic() - t:.1f}s)",
+                               ok, f"failing: {sorted(got)}\n{describe(checks)}")
+                if ok and expected:
+                    print("        " + next(c.detail for c in checks if c.name in expected).split("\n")[0][:200])
+    finally:
+        backing.stop()
 
 
 # --------------------------------------------------------------------------- conventions
@@ -478,7 +539,7 @@ def selftest_services(results: Results) -> None:
 
 GROUPS = {"conventions": selftest_conventions, "services": selftest_services, "static": selftest_static,
           "build": selftest_build,
-          "run": selftest_run}
+          "run": selftest_run, "workloads": selftest_workloads}
 
 
 def main(argv: list[str]) -> int:
