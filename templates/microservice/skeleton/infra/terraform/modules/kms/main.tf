@@ -1,5 +1,7 @@
 # One customer-managed key per service and environment: it encrypts the database, the table,
-# the cache, the queues and topic, the secrets and the log groups of that environment.
+# the cache, the queues or the topic, the secrets and the log groups of that environment. No SNS
+# topic delivers to a queue encrypted with it (subscribers' queues have keys of their own), so the
+# SNS service gets no grant here.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -36,16 +38,6 @@ resource "aws_kms_key" "this" {
           ArnLike = {
             "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:*"
           }
-        }
-      },
-      {
-        Sid       = "SnsDeliversToEncryptedQueuesOfThisAccount"
-        Effect    = "Allow"
-        Principal = { Service = "sns.amazonaws.com" }
-        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
-        Resource  = "*"
-        Condition = {
-          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
         }
       },
     ]

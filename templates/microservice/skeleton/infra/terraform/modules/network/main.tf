@@ -1,5 +1,7 @@
-# A VPC across var.az_count availability zones: a public subnet per zone for load balancers and NAT,
-# a private subnet per zone for the service's data stores, NAT for outbound traffic, flow logs.
+# The service's own VPC, for its data stores (RDS, ElastiCache) only: one private subnet per zone and
+# flow logs. The pods run in the cluster's VPC and reach the data stores over VPC peering (see the
+# environment's main.tf), and nothing here calls out, so there is no internet gateway, NAT gateway
+# or public subnet: nothing in this VPC can reach the internet or be reached from it.
 
 data "aws_availability_zones" "available" {
   #checkov:skip=CKV_AWS_394:Only the first az_count zone names (sorted) are used; a zone AWS adds later gets a later letter, so the set in use never changes by itself.
@@ -7,8 +9,7 @@ data "aws_availability_zones" "available" {
 }
 
 locals {
-  azs       = slice(data.aws_availability_zones.available.names, 0, var.az_count)
-  nat_count = var.single_nat_gateway ? 1 : var.az_count
+  azs = slice(data.aws_availability_zones.available.names, 0, var.az_count)
 }
 
 resource "aws_vpc" "this" {
@@ -26,98 +27,30 @@ resource "aws_default_security_group" "this" {
   tags = merge(var.tags, { Name = "${var.name}-default-deny" })
 }
 
-resource "aws_internet_gateway" "this" {
-  vpc_id = aws_vpc.this.id
-
-  tags = merge(var.tags, { Name = var.name })
-}
-
-resource "aws_subnet" "public" {
-  count = var.az_count
-
-  vpc_id                  = aws_vpc.this.id
-  availability_zone       = local.azs[count.index]
-  cidr_block              = cidrsubnet(var.cidr_block, 4, count.index)
-  map_public_ip_on_launch = false
-
-  tags = merge(var.tags, {
-    Name                     = "${var.name}-public-${local.azs[count.index]}"
-    "kubernetes.io/role/elb" = "1"
-  })
-}
-
+# An eighth of the block per zone (a /25 of a /22), so up to 6 zones fit whatever the block's size.
 resource "aws_subnet" "private" {
   count = var.az_count
 
   vpc_id            = aws_vpc.this.id
   availability_zone = local.azs[count.index]
-  cidr_block        = cidrsubnet(var.cidr_block, 4, count.index + 8)
-
-  tags = merge(var.tags, {
-    Name                              = "${var.name}-private-${local.azs[count.index]}"
-    "kubernetes.io/role/internal-elb" = "1"
-  })
-}
-
-resource "aws_eip" "nat" {
-  count = local.nat_count
-
-  domain = "vpc"
-
-  tags = merge(var.tags, { Name = "${var.name}-nat-${local.azs[count.index]}" })
-}
-
-resource "aws_nat_gateway" "this" {
-  count = local.nat_count
-
-  allocation_id = aws_eip.nat[count.index].id
-  subnet_id     = aws_subnet.public[count.index].id
-
-  tags = merge(var.tags, { Name = "${var.name}-${local.azs[count.index]}" })
-
-  depends_on = [aws_internet_gateway.this]
-}
-
-resource "aws_route_table" "public" {
-  vpc_id = aws_vpc.this.id
-
-  tags = merge(var.tags, { Name = "${var.name}-public" })
-}
-
-resource "aws_route" "public_internet" {
-  route_table_id         = aws_route_table.public.id
-  destination_cidr_block = "0.0.0.0/0"
-  gateway_id             = aws_internet_gateway.this.id
-}
-
-resource "aws_route_table_association" "public" {
-  count = var.az_count
-
-  subnet_id      = aws_subnet.public[count.index].id
-  route_table_id = aws_route_table.public.id
-}
-
-resource "aws_route_table" "private" {
-  count = var.az_count
-
-  vpc_id = aws_vpc.this.id
+  cidr_block        = cidrsubnet(var.cidr_block, 3, count.index)
 
   tags = merge(var.tags, { Name = "${var.name}-private-${local.azs[count.index]}" })
 }
 
-resource "aws_route" "private_nat" {
-  count = var.az_count
+# One route table for every zone: the VPC's own block (implicit) and the routes to peered networks
+# that the caller adds. No default route: there is nowhere to send it.
+resource "aws_route_table" "private" {
+  vpc_id = aws_vpc.this.id
 
-  route_table_id         = aws_route_table.private[count.index].id
-  destination_cidr_block = "0.0.0.0/0"
-  nat_gateway_id         = aws_nat_gateway.this[var.single_nat_gateway ? 0 : count.index].id
+  tags = merge(var.tags, { Name = "${var.name}-private" })
 }
 
 resource "aws_route_table_association" "private" {
   count = var.az_count
 
   subnet_id      = aws_subnet.private[count.index].id
-  route_table_id = aws_route_table.private[count.index].id
+  route_table_id = aws_route_table.private.id
 }
 
 # Flow logs of all traffic, to a KMS-encrypted CloudWatch log group.

@@ -8,17 +8,12 @@ output "vpc_cidr_block" {
   value       = aws_vpc.this.cidr_block
 }
 
-output "public_subnet_ids" {
-  description = "IDs of the public subnets, one per availability zone."
-  value       = aws_subnet.public[*].id
-}
-
 output "private_subnet_ids" {
   description = "IDs of the private subnets, one per availability zone."
   value       = aws_subnet.private[*].id
 }
 
-output "private_route_table_ids" {
-  description = "IDs of the private route tables, for routes to peered networks."
-  value       = aws_route_table.private[*].id
+output "route_table_id" {
+  description = "ID of the private subnets' route table, for routes to peered networks."
+  value       = aws_route_table.private.id
 }

@@ -14,8 +14,13 @@ output "instance_arn" {
 }
 
 output "secret_arn" {
-  description = "ARN of the secret holding the connection details (the value is never an output)."
+  description = "ARN of the secret holding the application user's connection (the value is never an output)."
   value       = aws_secretsmanager_secret.this.arn
+}
+
+output "admin_secret_arn" {
+  description = "ARN of the secret holding the master user's connection, for migrations (the value is never an output)."
+  value       = aws_secretsmanager_secret.admin.arn
 }
 
 output "security_group_id" {
