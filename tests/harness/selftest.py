@@ -61,6 +61,23 @@ STATIC_CASES = {
     "shell-unquoted": {"shellcheck"},
 }
 
+# --------------------------------------------------------------------------- pipeline check (issue 14)
+# Each broken/pipeline-* case fails `pipeline` alone (above, with the other static cases) and for the reason named
+# here, a phrase of its detail; pass/pipeline-complete (a Python service's pipelines done right, laid over the good
+# repository the same way) passes every static check.
+PIPELINE_CASES = {
+    "pipeline-version-differs": "tests on Python 3.11, the Dockerfile ships python:3.12-slim",
+    "pipeline-pip-unpinned": "installs without the Dockerfile's pins (--constraint constraints.txt)",
+    "pipeline-tests-not-run": "GitHub Actions: no job runs the README's test commands `./scripts/check.sh`",
+    "pipeline-test-script-incomplete": "lacks the README's test commands `python3 -m unittest discover -s tests`",
+    "pipeline-no-database": "the tests read DATABASE_URL (docker-compose.yml: db, postgres:16) but the job starts "
+                            "no postgres service",
+}
+STATIC_CASES.update({case: {"pipeline"} for case in PIPELINE_CASES})
+# Their broken pipelines run no tests either (one runs `echo`, the other's `scripts:` is no script), which it says too.
+for _case in ("workflow-bad-expression", "gitlab-unknown-key"):
+    STATIC_CASES[_case] = STATIC_CASES[_case] | {"pipeline"}
+
 # (name, api, bug, options) -> the run checks that must fail (all others must pass, except the option checks
 # that are off: cache, events and job are n/a unless options turn them on). Options: values (the value set's,
 # e.g. redisCache), job (smoke-test.yaml declares the fake's --job; the string is a shell prefix), job_timeout.
@@ -170,6 +187,25 @@ def selftest_static(results: Results) -> None:
     untested = set(CHECK_NAMES) - covered
     results.expect("every static check is shown failing by some broken case", not untested,
                    f"never failed: {sorted(untested)}")
+
+
+def selftest_pipeline(results: Results) -> None:
+    from static_checks import run_static
+
+    print("pipeline: each broken pipeline fails for its reason; a complete one passes every static check", flush=True)
+    with tempfile.TemporaryDirectory(prefix="svcgen-selftest-") as tmp:
+        for case, phrase in PIPELINE_CASES.items():
+            repo = Path(tmp) / case
+            shutil.copytree(STATIC / "good", repo, symlinks=True)
+            shutil.copytree(STATIC / "broken" / case, repo, dirs_exist_ok=True)
+            detail = run_static(repo, STATIC_CONFIG, only={"pipeline"})[0].detail
+            results.expect(f"{case}: `pipeline` says: {phrase[:60]}", phrase in detail, detail)
+        repo = Path(tmp) / "complete"
+        shutil.copytree(STATIC / "good", repo, symlinks=True)
+        shutil.copytree(STATIC / "pass" / "pipeline-complete", repo, dirs_exist_ok=True)
+        checks = run_static(repo, STATIC_CONFIG)
+    not_passing = [c for c in checks if c.status != "pass"]
+    results.expect("pipeline-complete: every static check passes", not not_passing, describe(not_passing))
 
 
 # --------------------------------------------------------------------------- build
@@ -538,7 +574,7 @@ def selftest_services(results: Results) -> None:
 
 
 GROUPS = {"conventions": selftest_conventions, "services": selftest_services, "static": selftest_static,
-          "build": selftest_build,
+          "pipeline": selftest_pipeline, "build": selftest_build,
           "run": selftest_run, "workloads": selftest_workloads}
 
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -685,6 +686,321 @@ def check_shellcheck(repo: Repo):
     return _summarise(failures, files, "shell scripts pass shellcheck")
 
 
+# --------------------------------------------------------------------------- the pipeline tests what ships
+
+TOOLCHAINS = {"python": "Python", "node": "Node.js", "golang": "Go"}  # base image -> language
+SETUP_ACTIONS = {"actions/setup-python": ("python", "python-version"), "actions/setup-node": ("node", "node-version"),
+                 "actions/setup-go": ("golang", "go-version")}
+GITLAB_RESERVED = {"stages", "variables", "workflow", "default", "include", "image", "services", "before_script",
+                   "after_script", "cache", "spec", "pages"}
+FROM_LINE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)", re.I | re.M)
+TEST_SCRIPT = re.compile(r"(?<![\w.-])(?:\./)?scripts/test\.sh\b")
+PIP_INSTALL = re.compile(r"\bpip3?\s+install\b")
+ENV_SETUP = (". ", "source ", "cd ", "export ", "set ")
+TEST_FILE = re.compile(r"(^|/)(tests?|__tests__)/|(^|/)test_[^/]*\.py$|_test\.(py|go)$|\.(test|spec)\.[cm]?[jt]sx?$")
+
+
+def _image_ref(image: str) -> tuple[str, str]:
+    """(repository, tag) of an image reference, Docker Hub's library/ prefix dropped."""
+    ref = image.split("@")[0]
+    name, _, tag = ref.rpartition(":") if ":" in ref.split("/")[-1] else (ref, "", "")
+    for prefix in ("docker.io/library/", "docker.io/", "library/"):
+        name = name.removeprefix(prefix)
+    return name, tag
+
+
+def _version(tag: str) -> str:
+    m = re.match(r"v?(\d+(?:\.\d+)*)", tag)
+    return m.group(1) if m else ""
+
+
+def _dockerfile_facts(repo: Repo) -> tuple[tuple[str, str, str] | None, str | None]:
+    """((toolchain, version, image) of the first language base image, the pip constraints file) of ./Dockerfile."""
+    path = repo.root / "Dockerfile"
+    if not path.is_file():
+        return None, None
+    text = re.sub(r"\\\n", " ", path.read_text(errors="replace"))
+    base = None
+    for image in FROM_LINE.findall(text):
+        name, tag = _image_ref(image)
+        if name in TOOLCHAINS:
+            base = (name, _version(tag), image)
+            break
+    m = re.search(r"pip3?\s+install\b[^\n]*?(?:--constraint|-c)(?:=|\s+)['\"]?([^\s'\"]+)", text) or \
+        re.search(r"\bPIP_CONSTRAINT=['\"]?([^\s'\"]+)", text)
+    return base, (m.group(1).removeprefix("./") if m else None)
+
+
+def _lines(script) -> list[str]:
+    """Commands of a `run:` string or a GitLab script list (nested !reference lists flattened)."""
+    if isinstance(script, str):
+        return [line.strip() for line in script.splitlines() if line.strip() and not line.strip().startswith("#")]
+    if isinstance(script, list):
+        return [line for item in script for line in _lines(item)]
+    return []
+
+
+def _readme_test_commands(repo: Repo) -> list[str]:
+    """The README's check-section commands (lint, types, tests), without virtualenv activation and the like."""
+    from project import read_commands
+
+    c = read_commands(repo.root)
+    return [cmd for cmd in c.build if cmd not in c.setup and not cmd.startswith(ENV_SETUP)]
+
+
+def _runs(text: str, command: str) -> bool:
+    """Whether a script runs a README command: its first simple command, as words, `./` optional."""
+    head = re.split(r"\s(?:\|\||&&|;)\s|;\s", command, maxsplit=1)[0].strip().removeprefix("./")
+    head = re.escape(" ".join(head.split()))
+    return re.search(r"(?<![\w/.-])(?:\./)?" + head + r"(?![\w-])", " ".join(text.split())) is not None
+
+
+@dataclass
+class _Job:
+    name: str
+    lines: list[str]  # its commands
+    env: dict  # the environment its tests get
+    services: list[str]  # service container images
+    images: list[str]  # the image it runs in
+    setups: list[tuple[str, str]]  # (toolchain, version or "? why not known") of its setup-* steps
+
+
+def _runs_tests(lines: list[str], readme: list[str]) -> bool:
+    return any(TEST_SCRIPT.search(line) for line in lines) or any(_runs("\n".join(lines), c) for c in readme)
+
+
+def _github_jobs(repo: Repo, rel: Path, readme: list[str]) -> list[_Job]:
+    docs = repo.docs(rel)
+    wf = docs[0] if docs and isinstance(docs[0], dict) else {}
+    jobs = []
+    for name, job in (wf.get("jobs") or {}).items():
+        if not isinstance(job, dict):
+            continue
+        steps = [s for s in job.get("steps") or [] if isinstance(s, dict)]
+        env = {**(wf.get("env") or {}), **(job.get("env") or {})}
+        for s in steps:  # the env of the steps that run the tests counts for them
+            if _runs_tests(_lines(s.get("run")), readme):
+                env.update(s.get("env") or {})
+        container = job.get("container")
+        images = [container if isinstance(container, str) else (container or {}).get("image", "")] if container else []
+        setups = []
+        for i, s in enumerate(steps):
+            action = str(s.get("uses", "")).split("@")[0]
+            if action in SETUP_ACTIONS:
+                toolchain, key = SETUP_ACTIONS[action]
+                setups.append((toolchain, _github_version(repo, s.get("with") or {}, key, steps[:i], job)))
+        jobs.append(_Job(f"{rel}: job {name}", [line for s in steps for line in _lines(s.get("run"))], env,
+                         [str((v or {}).get("image", "")) for v in (job.get("services") or {}).values()
+                          if isinstance(v, dict)], [str(i) for i in images], setups))
+    return jobs
+
+
+def _github_version(repo: Repo, inputs: dict, key: str, before: list[dict], job: dict) -> str:
+    """The version a setup-* step installs, or a sentence starting with '?' saying why it cannot be told."""
+    value = inputs.get(key)
+    if value is None and inputs.get(f"{key}-file"):
+        return _version_file(repo, str(inputs[f"{key}-file"]))
+    if value is None:
+        return f"? no {key}: the runner's default would run the tests"
+    value = str(value).strip()
+    m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}", value)
+    if m:  # computed by an earlier step of the job (e.g. read from the Dockerfile): run that step's script
+        step = next((s for s in before if s.get("id") == m.group(1)), None)
+        if not step or not isinstance(step.get("run"), str):
+            return f"? {value}: no earlier `run` step with id {m.group(1)}"
+        out = repo.tmp / "github-output"
+        out.write_text("")
+        r = run(["bash", "-e", "-c", step["run"]], cwd=repo.root, timeout=30,
+                env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(out), "HOME": str(repo.tmp)})
+        found = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+        if not r.ok or m.group(2) not in found:
+            return f"? step {m.group(1)} did not set {m.group(2)}: {clip(r.output, 300)}"
+        return found[m.group(2)].strip()
+    m = re.fullmatch(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}", value)
+    if m:
+        values = ((job.get("strategy") or {}).get("matrix") or {}).get(m.group(1))
+        return "|".join(str(v) for v in values) if isinstance(values, list) else f"? {value}: no such matrix list"
+    return f"? {value}: an expression this check cannot evaluate" if "${{" in value else value
+
+
+def _version_file(repo: Repo, name: str) -> str:
+    path = repo.root / name
+    if not path.is_file():
+        return f"? {name} (the version file) does not exist"
+    text = path.read_text(errors="replace")
+    if path.name == "go.mod":
+        m = re.search(r"^toolchain\s+go(\S+)", text, re.M) or re.search(r"^go\s+(\S+)", text, re.M)
+        return m.group(1) if m else f"? {name} has no go line"
+    if path.name in (".python-version", ".nvmrc", ".node-version"):
+        return text.strip().removeprefix("v")
+    return f"? cannot read a version from {name}"
+
+
+def _gitlab_jobs(repo: Repo, rel: Path) -> list[_Job]:
+    docs = repo.docs(rel)
+    ci = docs[0] if docs and isinstance(docs[0], dict) else {}
+    default = {**{k: ci[k] for k in ("image", "services", "before_script") if k in ci}, **(ci.get("default") or {})}
+
+    def resolved(name: str, seen: tuple = ()) -> dict:
+        job = ci.get(name) if isinstance(ci.get(name), dict) else {}
+        parents = job.get("extends") or []
+        merged: dict = {}
+        for parent in [parents] if isinstance(parents, str) else parents:
+            if parent not in seen:
+                merged = _deep_merge(merged, resolved(parent, (*seen, name)))
+        return _deep_merge(merged, job)
+
+    jobs = []
+    for name, job in ci.items():
+        if name in GITLAB_RESERVED or name.startswith(".") or not isinstance(job, dict):
+            continue
+        job = {**default, **resolved(name)}
+        variables = {k: (v.get("value") if isinstance(v, dict) else v)
+                     for k, v in {**(ci.get("variables") or {}), **(job.get("variables") or {})}.items()}
+        image = job.get("image")
+        image = image.get("name", "") if isinstance(image, dict) else str(image or "")
+        services = [s.get("name", "") if isinstance(s, dict) else str(s) for s in job.get("services") or []]
+        jobs.append(_Job(f"{rel}: job {name}", _lines(job.get("before_script")) + _lines(job.get("script")),
+                         variables, services, [image] if image else [], []))
+    return jobs
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    """GitLab's `extends` merge: mappings merge key by key, anything else (lists too) is replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _compose_needs(repo: Repo) -> dict[str, tuple[str, list[str]]]:
+    """Backing services of docker-compose that the tests use: {service: (image, [variables pointing at it])}.
+
+    A variable of an app service (one with `build`) points at a backing service (one with `image` only) when its
+    URL's host is that service's name; the tests use it when a test file names the variable.
+    """
+    from urllib.parse import urlsplit
+
+    compose = next((f for f in repo.files if f.name in COMPOSE_NAMES), None)
+    if compose is None:
+        return {}
+    docs = repo.docs(compose)
+    services = (docs[0] if docs and isinstance(docs[0], dict) else {}).get("services") or {}
+    backing = {n: str(s["image"]) for n, s in services.items() if isinstance(s, dict) and s.get("image")
+               and not s.get("build")}
+    pointing: dict[str, set[str]] = {}
+    for s in services.values():
+        if not isinstance(s, dict) or not s.get("build"):
+            continue
+        env = s.get("environment") or {}
+        pairs = env.items() if isinstance(env, dict) else (str(e).partition("=")[::2] for e in env)
+        for var, value in pairs:
+            try:
+                host = urlsplit(str(value)).hostname
+            except ValueError:
+                continue
+            if host in backing:
+                pointing.setdefault(host, set()).add(str(var))
+    tests = "\n".join((repo.root / f).read_text(errors="replace") for f in repo.files if TEST_FILE.search(str(f)))
+    needs = {}
+    for service, variables in pointing.items():
+        read = sorted(v for v in variables if re.search(rf"\b{re.escape(v)}\b", tests))
+        if read:
+            needs[service] = (backing[service], read)
+    return needs
+
+
+def check_pipeline(repo: Repo):
+    """The pipeline tests what ships: the image's toolchain and pins, the documented checks, the backing services.
+
+    - The job that runs the tests (scripts/test.sh or the README's test commands) uses the language version of the
+      Dockerfile's base image (python:X.Y, node:N, golang:X.Y[.Z]), through setup-* (a literal, a version file, or
+      an earlier step's output, which is computed by running that step) or the job's image;
+    - installs Python packages with the constraints file the Dockerfile installs with;
+    - when it runs scripts/test.sh, that script runs every command of the README's test sections;
+    - starts each backing service of docker-compose.yml whose variable the tests read (DATABASE_URL for
+      PostgreSQL...), same image and major version, and sets that variable.
+    """
+    github = [f for f in repo.yaml_files() if str(f.parent) == ".github/workflows"]
+    gitlab = [f for f in repo.files if f.name in (".gitlab-ci.yml", ".gitlab-ci.yaml")]
+    if not github and not gitlab:
+        return NA, "no CI pipeline", []
+    base, constraints = _dockerfile_facts(repo)
+    readme = _readme_test_commands(repo)
+    test_sh = repo.root / "scripts" / "test.sh"
+    needs = _compose_needs(repo)
+    failures, notes = [], []
+    for jobs, where in ([j for f in github for j in _github_jobs(repo, f, readme)], "GitHub Actions"), \
+                       ([j for f in gitlab for j in _gitlab_jobs(repo, f)], "GitLab CI"):
+        if not jobs:
+            continue
+        testing = [j for j in jobs if any(TEST_SCRIPT.search(line) for line in j.lines)
+                   or (readme and all(_runs("\n".join(j.lines), c) for c in readme))]
+        if not testing:
+            if test_sh.is_file():
+                what = "scripts/test.sh"
+            elif readme:
+                what = "the README's test commands " + ", ".join(f"`{c}`" for c in readme)
+            else:
+                what = "any tests: there is no scripts/test.sh and no README test section"
+            failures.append(f"{where}: no job runs {what}")
+            continue
+        for job in testing:
+            failures += _job_problems(job, base, constraints, readme, test_sh, needs)
+        notes.append(f"{where}: tests in {', '.join(j.name.split(': ')[-1] for j in testing)}")
+    if base is None:
+        notes.append("the Dockerfile's base image is no language toolchain (python, node, golang): no version compared")
+    return _summarise(failures, github + gitlab, "pipeline files test what the Dockerfile ships", notes)
+
+
+def _job_problems(job: _Job, base, constraints, readme, test_sh, needs) -> list[str]:
+    problems = []
+    text = "\n".join(job.lines)
+    if base:
+        toolchain, version, image = base
+        lang = TOOLCHAINS[toolchain]
+        found = [v for t, v in job.setups if t == toolchain]
+        found += [_version(_image_ref(i)[1]) for i in job.images if _image_ref(i)[0] == toolchain]
+        other = [i for i in job.images if _image_ref(i)[0] != toolchain]
+        if not found:
+            problems.append(f"{job.name}: sets up no {lang} ({other[0] if other else 'the runner'}'s own would run the"
+                            f" tests); the Dockerfile ships {image}")
+        for v in found:
+            if v.startswith("?"):
+                problems.append(f"{job.name}: cannot tell its {lang} version:{v[1:]}")
+            elif version not in v.removesuffix(".x").split("|"):
+                problems.append(f"{job.name}: tests on {lang} {v}, the Dockerfile ships {image}")
+    if constraints:
+        installs = [line for line in job.lines if PIP_INSTALL.search(line)]
+        pinned = str(job.env.get("PIP_CONSTRAINT", "")).removeprefix("./") == constraints
+        unpinned = [line for line in installs if not pinned and not re.search(
+            rf"(?:--constraint|-c)(?:=|\s+)['\"]?(?:\./)?{re.escape(constraints)}\b", line)]
+        if not installs:
+            problems.append(f"{job.name}: installs no Python packages with {constraints}, as the Dockerfile does")
+        for line in unpinned:
+            problems.append(f"{job.name}: `{line}` installs without the Dockerfile's pins (--constraint {constraints})")
+    if test_sh.is_file() and TEST_SCRIPT.search(text) and readme:
+        script = "\n".join(_lines(test_sh.read_text(errors="replace")))
+        missing = [c for c in readme if not _runs(script, c)]
+        if missing:
+            problems.append(f"{job.name}: runs scripts/test.sh, which lacks the README's test commands "
+                            + ", ".join(f"`{c}`" for c in missing))
+    for service, (image, variables) in sorted(needs.items()):
+        name, tag = _image_ref(image)
+        started = [_image_ref(s) for s in job.services if _image_ref(s)[0] == name]
+        if not started:
+            problems.append(f"{job.name}: the tests read {', '.join(variables)} (docker-compose.yml: {service}, "
+                            f"{image}) but the job starts no {name} service, so they are skipped")
+            continue
+        major = _version(tag).split(".")[0]
+        for _, t in started:
+            if major and _version(t).split(".")[0] != major:
+                problems.append(f"{job.name}: starts {name}:{t}, docker-compose.yml uses {image} (another major version)")
+        if not any(v in job.env for v in variables):
+            problems.append(f"{job.name}: starts {name} but sets none of {', '.join(variables)} for the tests")
+    return problems
+
+
 CHECKS = [
     _check("parse", check_parse),
     _check("kubernetes", check_kubernetes),
@@ -704,6 +1020,7 @@ CHECKS = [
     _check("openapi", check_openapi),
     _check("backstage-catalog", check_backstage_catalog),
     _check("shellcheck", check_shellcheck),
+    _check("pipeline", check_pipeline),
 ]
 CHECK_NAMES = [c.check_name for c in CHECKS]
 
