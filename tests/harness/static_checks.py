@@ -873,8 +873,9 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _compose_needs(repo: Repo) -> dict[str, tuple[str, list[str]]]:
-    """Backing services of docker-compose that the tests use: {service: (image, [variables pointing at it])}.
+def _compose_needs(repo: Repo) -> dict[str, tuple[str, list[str], list[str]]]:
+    """Backing services of docker-compose that the tests use: {service: (image, [variables pointing at it that
+    the tests name], [all variables pointing at it])}.
 
     A variable of an app service (one with `build`) points at a backing service (one with `image` only) when its
     URL's host is that service's name; the tests use it when a test file names the variable.
@@ -905,8 +906,8 @@ def _compose_needs(repo: Repo) -> dict[str, tuple[str, list[str]]]:
     needs = {}
     for service, variables in pointing.items():
         read = sorted(v for v in variables if re.search(rf"\b{re.escape(v)}\b", tests))
-        if read:
-            needs[service] = (backing[service], read)
+        if read:  # any variable pointing at the service lets the tests reach it (e.g. AWS_ENDPOINT_URL)
+            needs[service] = (backing[service], read, sorted(variables))
     return needs
 
 
@@ -985,7 +986,7 @@ def _job_problems(job: _Job, base, constraints, readme, test_sh, needs) -> list[
         if missing:
             problems.append(f"{job.name}: runs scripts/test.sh, which lacks the README's test commands "
                             + ", ".join(f"`{c}`" for c in missing))
-    for service, (image, variables) in sorted(needs.items()):
+    for service, (image, variables, reaching) in sorted(needs.items()):
         name, tag = _image_ref(image)
         started = [_image_ref(s) for s in job.services if _image_ref(s)[0] == name]
         if not started:
@@ -996,8 +997,8 @@ def _job_problems(job: _Job, base, constraints, readme, test_sh, needs) -> list[
         for _, t in started:
             if major and _version(t).split(".")[0] != major:
                 problems.append(f"{job.name}: starts {name}:{t}, docker-compose.yml uses {image} (another major version)")
-        if not any(v in job.env for v in variables):
-            problems.append(f"{job.name}: starts {name} but sets none of {', '.join(variables)} for the tests")
+        if not any(v in job.env for v in reaching):
+            problems.append(f"{job.name}: starts {name} but sets none of {', '.join(reaching)} for the tests")
     return problems
 
 
