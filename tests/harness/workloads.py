@@ -19,9 +19,10 @@ services and a fresh database:
 
   k8s-migrate   a Job (the migration hook) exits 0 and leaves tables in the database
   k8s-server    a Deployment with ports becomes ready on PORT, creates an item (smoke-test.yaml crud: the
-                schema and the database user's privileges are there), and exits 0 on SIGTERM
+                schema and the database user's privileges are there), and exits 0 on SIGTERM within the pod's
+                terminationGracePeriodSeconds (default 30)
   k8s-consumer  a Deployment without ports empties its queue (SQS_QUEUE_URL, holding at least one event)
-                and exits 0 on SIGTERM
+                and exits 0 on SIGTERM within the pod's terminationGracePeriodSeconds
   k8s-job       a CronJob's job exits 0 within its deadline (at most 120 s)
   k8s-pull      every pod can pull its image: an imagePullSecrets entry (pod or service account) names a
                 Secret of type kubernetes.io/dockerconfigjson the build creates, unless the image is on ECR
@@ -358,8 +359,9 @@ def workload_checks(repo: Path, values: dict, set_name: str, backing, contract, 
             if kind == "init" or obj["kind"] in ("Job", "CronJob"):
                 results[check].append(_run_to_end(label, check, argv, cwd, env, workdir, obj, admin_url, backing))
             else:
+                grace = float(spec.get("terminationGracePeriodSeconds", 30))  # what the kubelet gives the pod
                 results[check].append(_run_long(label, check, argv, cwd, env, workdir, contract, make_client,
-                                                auth_headers, backing))
+                                                auth_headers, backing, grace))
     external = [o["metadata"]["name"] for o in objects if o.get("kind") == "ExternalSecret"]
     if external:
         results["k8s-secrets"].append(Check(TIER, "k8s-secrets", FAIL if manifests.problems else PASS, 0, "\n".join(
@@ -449,7 +451,8 @@ def _queue_depth(backing, url: str) -> int:
     return sum(int(v) for v in attrs["Attributes"].values())
 
 
-def _run_long(label, check, argv, cwd, env, workdir, contract, make_client, auth_headers, backing) -> Check:
+def _run_long(label, check, argv, cwd, env, workdir, contract, make_client, auth_headers, backing,
+              grace: float) -> Check:
     """A server or a consumer: up, doing its work, then SIGTERM."""
     t = Timer()
     queue = env.get("SQS_QUEUE_URL") if check == "k8s-consumer" else None
@@ -497,7 +500,7 @@ def _run_long(label, check, argv, cwd, env, workdir, contract, make_client, auth
             if proc.proc.poll() is not None:
                 return Check(TIER, check, FAIL, t.seconds, f"{label}: exited {proc.proc.returncode}\n{proc.tail()}")
             note = "running after 3s"
-        problem = proc.sigterm(contract.grace_seconds)
+        problem = proc.sigterm(grace)
         if problem:
             return Check(TIER, check, FAIL, t.seconds, f"{label}: {note}; {problem}\n{proc.tail()}")
         return Check(TIER, check, PASS, t.seconds, f"{label}: {note}; exited 0 on SIGTERM")
