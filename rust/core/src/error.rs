@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Path,
     /// The render needed more work or output than the set's `limits` allow.
     Limit,
+    /// The template set's version does not satisfy the range asked for.
+    Version,
 }
 
 impl ErrorKind {
@@ -30,6 +32,7 @@ impl ErrorKind {
             ErrorKind::Template => "template error",
             ErrorKind::Path => "unsafe output path",
             ErrorKind::Limit => "render limit exceeded",
+            ErrorKind::Version => "template version not available",
         }
     }
 }
@@ -85,6 +88,23 @@ impl Error {
     pub(crate) fn in_file(mut self, file: impl Into<String>, line: Option<usize>) -> Self {
         self.file = Some(file.into());
         self.line = line;
+        self
+    }
+
+    /// Names the file as one of the set read from `source`, when there is a chain of sets.
+    pub(crate) fn in_layer(mut self, source: &str) -> Self {
+        if !source.is_empty() {
+            let file = self.file.as_deref().unwrap_or(crate::manifest::MANIFEST_FILE);
+            self.file = Some(format!("{}/{file}", source.trim_end_matches('/')));
+        }
+        self
+    }
+
+    /// Sets the line, when one is known.
+    pub(crate) fn at_line(mut self, line: Option<usize>) -> Self {
+        if line.is_some() {
+            self.line = line;
+        }
         self
     }
 

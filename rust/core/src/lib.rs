@@ -16,6 +16,7 @@ mod budget;
 mod error;
 mod expressions;
 mod filters;
+mod layers;
 mod manifest;
 mod paths;
 mod template_set;
@@ -23,6 +24,9 @@ mod tree;
 mod validate;
 
 pub use error::{Error, ErrorKind, Problem};
+pub use layers::{read_extends, Extends, Layer, LayerInfo, MAX_LAYERS};
 pub use manifest::MANIFEST_FILE;
-pub use template_set::{Output, OutputFile, Plan, PlannedFile, SourceFile, TemplateInfo, TemplateSet, Validated};
+pub use template_set::{
+    Output, OutputFile, Plan, PlannedFile, SourceFile, TemplateInfo, TemplateSet, Validated, ANSWERS_FILE,
+};
 pub use tree::format_tree;

@@ -84,7 +84,7 @@ fn default_suffix() -> String {
     ".jinja".into()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum ParamType {
     String,
@@ -129,6 +129,9 @@ pub(crate) struct Parameter {
     /// Completes `<field>: "<value>" …` when the pattern does not match.
     #[serde(default)]
     pub pattern_message: Option<String>,
+    /// Patterns overlays added, with their messages: a value must match every one.
+    #[serde(skip)]
+    pub narrowing_patterns: Vec<(Regex, Option<String>)>,
     #[serde(default)]
     pub min_length: Option<usize>,
     #[serde(default)]
@@ -146,6 +149,14 @@ pub(crate) struct Parameter {
     pub description: Option<String>,
 }
 
+impl Parameter {
+    /// Every pattern a value must match, with the message that completes the problem.
+    pub fn patterns(&self) -> impl Iterator<Item = (&Regex, Option<&String>)> {
+        let own = self.pattern.iter().map(|p| (p, self.pattern_message.as_ref()));
+        own.chain(self.narrowing_patterns.iter().map(|(p, m)| (p, m.as_ref())))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Rule {
@@ -159,7 +170,7 @@ pub(crate) struct Rule {
     pub message: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Source {
     /// A folder of the template set whose tree is generated.
@@ -170,7 +181,7 @@ pub(crate) struct Source {
 }
 
 /// Deserialises an optional regex, anchoring nothing: the pattern is used as written, like JSON Schema.
-mod serde_regex_opt {
+pub(crate) mod serde_regex_opt {
     use regex_lite::Regex;
     use serde::{Deserialize, Deserializer};
 
@@ -187,21 +198,12 @@ mod serde_regex_opt {
 impl Manifest {
     /// Parses and checks a manifest; everything the engine relies on later is checked here once.
     pub fn parse(source: &str) -> Result<Manifest, Error> {
-        let manifest: Manifest = serde_yaml_ng::from_str(source).map_err(|e| {
-            let line = e.location().map(|l| l.line());
-            let detail = e.to_string();
-            // serde_yaml_ng appends " at line N column M"; the location is reported separately.
-            let detail = match detail.find(" at line ") {
-                Some(i) => detail[..i].to_string(),
-                None => detail,
-            };
-            Error::new(ErrorKind::Manifest, detail).in_file(MANIFEST_FILE, line)
-        })?;
+        let manifest: Manifest = serde_yaml_ng::from_str(source).map_err(yaml_error)?;
         manifest.check()?;
         Ok(manifest)
     }
 
-    fn check(&self) -> Result<(), Error> {
+    pub(crate) fn check(&self) -> Result<(), Error> {
         let fail = |detail: String| Err(Error::new(ErrorKind::Manifest, detail).in_file(MANIFEST_FILE, None));
         if self.template_suffix.is_empty() {
             return fail("templateSuffix must not be empty".into());
@@ -263,6 +265,18 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// A YAML or shape error of a manifest, at its line.
+pub(crate) fn yaml_error(e: serde_yaml_ng::Error) -> Error {
+    let line = e.location().map(|l| l.line());
+    let detail = e.to_string();
+    // serde_yaml_ng appends " at line N column M"; the location is reported separately.
+    let detail = match detail.find(" at line ") {
+        Some(i) => detail[..i].to_string(),
+        None => detail,
+    };
+    Error::new(ErrorKind::Manifest, detail).in_file(MANIFEST_FILE, line)
 }
 
 fn is_identifier(name: &str) -> bool {

@@ -11,8 +11,16 @@ use serde_json::{Map, Value as Json};
 use crate::budget::Budget;
 use crate::error::{Error, ErrorKind};
 use crate::expressions::Expressions;
-use crate::manifest::{Manifest, MANIFEST_FILE};
+use crate::layers::{self, Layer, LayerInfo};
+use crate::manifest::Manifest;
 use crate::{filters, paths, validate};
+
+/// Where every generated repository records what generated it: the sets of the chain and the
+/// values, from which an update re-renders.
+pub const ANSWERS_FILE: &str = ".svcgen/answers.yaml";
+
+/// The core's version, recorded in the answers file.
+const SVCGEN_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// One file of a template set as the host read it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,6 +46,8 @@ pub struct TemplateInfo {
     pub name: String,
     /// The manifest's `version`.
     pub version: String,
+    /// The chain of sets, this one first, then the base each extends (one layer for a plain set).
+    pub layers: Vec<LayerInfo>,
 }
 
 /// Values after validation, and the values derived from them.
@@ -129,9 +139,17 @@ struct Entry {
     path: PathSpec,
     /// Indices into the manifest's conditions that cover this file.
     conditions: Vec<usize>,
-    /// `None` for templates (compiled in the environment under `source`), else the bytes to copy.
-    verbatim: Option<Vec<u8>>,
+    contents: Contents,
     executable: bool,
+}
+
+enum Contents {
+    /// Rendered by the template compiled in the environment under the entry's `source`.
+    Template,
+    /// Copied byte for byte.
+    Verbatim(Vec<u8>),
+    /// The answers file, written by the core itself.
+    Answers,
 }
 
 enum PathSpec {
@@ -142,6 +160,7 @@ enum PathSpec {
 /// A compiled template set.
 pub struct TemplateSet {
     manifest: Manifest,
+    layers: Vec<LayerInfo>,
     env: Environment<'static>,
     expressions: Expressions,
     entries: Vec<Entry>,
@@ -160,11 +179,20 @@ impl std::fmt::Debug for TemplateSet {
 impl TemplateSet {
     /// Parses the manifest and compiles every template and templated path of the set.
     pub fn load(files: Vec<SourceFile>) -> Result<TemplateSet, Error> {
-        let manifest_file = files
-            .iter()
-            .find(|f| f.path == MANIFEST_FILE)
-            .ok_or_else(|| Error::new(ErrorKind::Manifest, format!("the template set has no {MANIFEST_FILE}")))?;
-        let manifest = Manifest::parse(utf8(manifest_file)?)?;
+        TemplateSet::load_layers(vec![Layer {
+            source: String::new(),
+            files,
+        }])
+    }
+
+    /// Merges a chain of sets (the one asked for first, then the base each one `extends`; see
+    /// [`crate::read_extends`]) and compiles the result.
+    pub fn load_layers(layers: Vec<Layer>) -> Result<TemplateSet, Error> {
+        let layers::Merged {
+            manifest,
+            files,
+            layers,
+        } = layers::merge(layers)?;
         // No single evaluation may use more than the whole render's budget (see `Budget`).
         let mut env = new_environment(manifest.limits.fuel);
 
@@ -207,11 +235,15 @@ impl TemplateSet {
                     paths::check(&target, path)?;
                     PathSpec::Fixed(target)
                 };
+                let contents = match rendered {
+                    true => Contents::Template,
+                    false => Contents::Verbatim(file.contents.clone()),
+                };
                 entries.push(Entry {
                     source: path.clone(),
                     path: path_spec,
                     conditions: conditions.covering(path),
-                    verbatim: (!rendered).then(|| file.contents.clone()),
+                    contents,
                     executable: file.executable,
                 });
             }
@@ -224,21 +256,111 @@ impl TemplateSet {
                 "condition {key:?} matches no file of any source folder"
             )));
         }
+        entries.push(Entry {
+            source: ANSWERS_FILE.into(),
+            path: PathSpec::Fixed(ANSWERS_FILE.into()),
+            conditions: Vec::new(),
+            contents: Contents::Answers,
+            executable: false,
+        });
         let expressions = Expressions::compile(&mut env, &manifest)?;
         Ok(TemplateSet {
             manifest,
+            layers,
             env,
             expressions,
             entries,
         })
     }
 
-    /// The set's name and version.
+    /// The set's name and version, and the chain it was merged from.
     pub fn info(&self) -> TemplateInfo {
         TemplateInfo {
             name: self.manifest.name.clone(),
             version: self.manifest.version.clone(),
+            layers: self.layers.clone(),
         }
+    }
+
+    /// The parameters after every layer's narrowing, in manifest order, as the manifest writes them
+    /// (`type`, `required`, `default`, `enum`, `minLength`…), with every pattern a value must match
+    /// under `patterns`: what a form for this set must offer.
+    pub fn parameters(&self) -> Map<String, Json> {
+        let mut out = Map::new();
+        for (name, p) in &self.manifest.parameters {
+            let mut spec = Map::new();
+            let mut put = |key: &str, value: Option<Json>| {
+                if let Some(value) = value {
+                    spec.insert(key.into(), value);
+                }
+            };
+            put("type", serde_json::to_value(p.kind).ok());
+            put("required", Some(Json::Bool(p.required)));
+            put("default", p.default.clone());
+            put("enum", p.allowed.clone().map(Json::Array));
+            let patterns: Vec<Json> = p.patterns().map(|(re, _)| Json::String(re.as_str().into())).collect();
+            put("patterns", (!patterns.is_empty()).then_some(Json::Array(patterns)));
+            put("minLength", p.min_length.map(Json::from));
+            put("maxLength", p.max_length.map(Json::from));
+            put("minimum", p.minimum.map(Json::from));
+            put("maximum", p.maximum.map(Json::from));
+            put("secret", p.secret.then_some(Json::Bool(true)));
+            out.insert(name.clone(), Json::Object(spec));
+        }
+        out
+    }
+
+    /// Fails with [`ErrorKind::Version`] unless the set's version satisfies the npm-style `range`.
+    pub fn check_version(&self, range: &str) -> Result<(), Error> {
+        let version = &self.manifest.version;
+        match layers::satisfies(version, range) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::new(
+                ErrorKind::Version,
+                format!(
+                    "template set {} is at version {version}, which does not satisfy the version asked for, {}",
+                    self.manifest.name,
+                    crate::error::quote(range)
+                ),
+            )),
+            Err(reason) => Err(Error::new(ErrorKind::Version, reason)),
+        }
+    }
+
+    /// The answers file of a render: the chain of sets and the values, secrets left out. Strings
+    /// are double-quoted YAML scalars, so each value stays on one line whatever it holds.
+    fn answers(&self, validated: &Validated) -> Vec<u8> {
+        let quoted = |value: &str| filters::yaml_str(value);
+        let mut out = String::from(
+            "# Written by svcgen: the template sets and the values this repository was generated from.\n\
+             # An update re-renders from it; parameters marked secret are never written here.\n",
+        );
+        out.push_str(&format!("svcgen: {}\ntemplate:\n", quoted(SVCGEN_VERSION)));
+        out.push_str(&format!(
+            "  name: {}\n  version: {}\n  layers:\n",
+            quoted(&self.manifest.name),
+            quoted(&self.manifest.version)
+        ));
+        for layer in &self.layers {
+            out.push_str(&format!(
+                "    - name: {}\n      version: {}\n      source: {}\n",
+                quoted(&layer.name),
+                quoted(&layer.version),
+                quoted(&layer.source)
+            ));
+        }
+        out.push_str("values:\n");
+        for (name, value) in &validated.values {
+            if self.manifest.parameters.get(name).is_some_and(|p| p.secret) {
+                continue;
+            }
+            let value = match value {
+                Json::String(text) => filters::yaml_str(text),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("  {name}: {value}\n"));
+        }
+        out.into_bytes()
     }
 
     /// Checks values, applies defaults and computes the derived values.
@@ -266,7 +388,7 @@ impl TemplateSet {
             .map(|(path, entry)| PlannedFile {
                 path,
                 source: entry.source.clone(),
-                rendered: entry.verbatim.is_none(),
+                rendered: !matches!(entry.contents, Contents::Verbatim(_)),
                 executable: entry.executable,
             })
             .collect();
@@ -285,12 +407,17 @@ impl TemplateSet {
         let mut files = Vec::with_capacity(planned.len());
         for (path, entry) in planned {
             let start = data.len();
-            match &entry.verbatim {
-                Some(bytes) => {
+            match &entry.contents {
+                Contents::Verbatim(bytes) => {
                     budget.charge_bytes(bytes.len(), &entry.source)?;
                     data.extend_from_slice(bytes);
                 }
-                None => {
+                Contents::Answers => {
+                    let bytes = self.answers(&validated);
+                    budget.charge_bytes(bytes.len(), &entry.source)?;
+                    data.extend_from_slice(&bytes);
+                }
+                Contents::Template => {
                     let template = self
                         .env
                         .get_template(&entry.source)

@@ -103,7 +103,7 @@ pub(crate) fn validate(
 }
 
 /// The first failing check of one given value: type, then enum, length, range, characters and pattern.
-fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Problem> {
+pub(crate) fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Problem> {
     // A secret is never quoted back: error messages end up in task logs.
     let shown = |value: &Json| {
         if param.secret {
@@ -188,8 +188,8 @@ fn check_value(name: &str, param: &Parameter, value: &Json) -> Result<(), Proble
             ),
         ));
     }
-    if let Some(pattern) = param.pattern.as_ref().filter(|p| !p.is_match(text)) {
-        let rule = match &param.pattern_message {
+    if let Some((pattern, message)) = param.patterns().find(|(p, _)| !p.is_match(text)) {
+        let rule = match message {
             Some(message) => message.clone(),
             None => format!("must match the pattern {}", pattern.as_str()),
         };

@@ -7,12 +7,17 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::Deserialize;
-use svcgen::{Error, SourceFile, TemplateSet};
+use svcgen::{Error, Layer, SourceFile, TemplateSet};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Case {
-    set: String,
+    /// The set, from `tests/sets` or `templates/`; absent when the layers are the whole chain.
+    #[serde(default)]
+    set: Option<String>,
+    /// Overlays stacked on the set, top first, each written out in the case.
+    #[serde(default)]
+    layers: Vec<InlineLayer>,
     #[serde(default)]
     op: Op,
     /// Files added to or replaced in the set (`null` removes one).
@@ -20,6 +25,13 @@ struct Case {
     files: BTreeMap<String, Option<String>>,
     #[serde(default)]
     values: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InlineLayer {
+    source: String,
+    files: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -40,7 +52,26 @@ fn cases() {
 }
 
 fn run(case: Case) -> String {
-    let mut files = common::read_set(&common::set_dir(&case.set));
+    let mut layers: Vec<Layer> = case
+        .layers
+        .into_iter()
+        .map(|layer| Layer {
+            source: layer.source,
+            files: layer
+                .files
+                .into_iter()
+                .map(|(path, contents)| SourceFile {
+                    path,
+                    contents: contents.into_bytes(),
+                    executable: false,
+                })
+                .collect(),
+        })
+        .collect();
+    let Some(set) = case.set else {
+        return load_and_run(layers, case.op, &case.values);
+    };
+    let mut files = common::read_set(&common::set_dir(&set));
     for (path, contents) in case.files {
         files.retain(|f| f.path != path);
         if let Some(contents) = contents {
@@ -51,15 +82,24 @@ fn run(case: Case) -> String {
             });
         }
     }
-    let set = match TemplateSet::load(files) {
+    // The set's source as a host would give it, once there is a chain.
+    let source = if layers.is_empty() {
+        String::new()
+    } else {
+        format!("sets/{set}")
+    };
+    layers.push(Layer { source, files });
+    load_and_run(layers, case.op, &case.values)
+}
+
+fn load_and_run(layers: Vec<Layer>, op: Op, values: &serde_json::Value) -> String {
+    let set = match TemplateSet::load_layers(layers) {
         Ok(set) => set,
         Err(err) => return show_error(&err),
     };
-    let result = match case.op {
-        Op::Validate => set
-            .validate(&case.values)
-            .map(|v| serde_json::to_string_pretty(&v).unwrap()),
-        Op::Plan => set.plan(&case.values).map(|plan| {
+    let result = match op {
+        Op::Validate => set.validate(values).map(|v| serde_json::to_string_pretty(&v).unwrap()),
+        Op::Plan => set.plan(values).map(|plan| {
             let mut out = String::new();
             for f in &plan.files {
                 let how = if f.rendered { "rendered" } else { "copied" };
@@ -68,7 +108,7 @@ fn run(case: Case) -> String {
             }
             out
         }),
-        Op::Render => set.render(&case.values).map(|output| {
+        Op::Render => set.render(values).map(|output| {
             let mut out = svcgen::format_tree(&output.files);
             for (file, bytes) in output.contents() {
                 let exec = if file.executable { " (executable)" } else { "" };

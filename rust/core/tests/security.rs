@@ -201,7 +201,7 @@ fn yaml_strings_escape_noncharacters() {
     let template = "v: {{ 'a\u{FFFE}\u{FDD0}b' | yaml_str }}";
     let set = set_with("", &[("skeleton/a.yaml.jinja", template)]).unwrap();
     let output = set.render(&json!({"name": "x"})).unwrap();
-    let (_, bytes) = output.contents().next().unwrap();
+    let (_, bytes) = output.contents().find(|(f, _)| f.path == "a.yaml").unwrap();
     assert_eq!(std::str::from_utf8(bytes).unwrap(), r#"v: "a\ufffe\ufdd0b""#);
 }
 

@@ -5,6 +5,15 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
+const TS_LAYER_INDEX: &'static str = r#"
+/** One set of a chain given to `TemplateSet.load`: where it was read, and its files in `data` order. */
+export interface LayerIndex {
+    source: string;
+    files: { path: string; size: number; executable: boolean }[];
+}
+"#;
+
+#[wasm_bindgen(typescript_custom_section)]
 const TS_ERROR: &'static str = r#"
 /** Thrown by every method: a real `Error` with the core's structured details. */
 export interface SvcgenError extends Error {
@@ -27,10 +36,57 @@ pub struct TemplateSet(svcgen::TemplateSet);
 
 #[wasm_bindgen]
 impl TemplateSet {
-    /// Parses the manifest and compiles every template of the set.
-    pub fn load(#[wasm_bindgen(unchecked_param_type = "SourceFile[]")] files: JsValue) -> Result<TemplateSet, JsValue> {
-        let files = serde_wasm_bindgen::from_value(files).map_err(|e| type_error(&format!("files: {e}")))?;
-        svcgen::TemplateSet::load(files).map(TemplateSet).map_err(convert_error)
+    /// Merges a chain of template sets and compiles it: `layers[0]` is the set asked for, each next
+    /// one the base the previous one `extends` (one layer for a plain set). The files' bytes lie
+    /// back to back in `data`, layer by layer, in the order of the index: two crossings of the
+    /// boundary for the whole set, where an object per file cost a crossing and a collection each.
+    pub fn load(
+        #[wasm_bindgen(unchecked_param_type = "LayerIndex[]")] layers: JsValue,
+        data: &[u8],
+    ) -> Result<TemplateSet, JsValue> {
+        let index: Vec<LayerIndex> = from_json(layers).map_err(|e| type_error(&format!("layers: {e}")))?;
+        let mut offset = 0usize;
+        let mut take = |size: usize| -> Result<Vec<u8>, JsValue> {
+            let bytes = data
+                .get(offset..offset + size)
+                .ok_or_else(|| type_error("data: shorter than the sizes in the index"))?;
+            offset += size;
+            Ok(bytes.to_vec())
+        };
+        let mut chain = Vec::with_capacity(index.len());
+        for layer in index {
+            let mut files = Vec::with_capacity(layer.files.len());
+            for file in layer.files {
+                files.push(svcgen::SourceFile {
+                    contents: take(file.size)?,
+                    path: file.path,
+                    executable: file.executable,
+                });
+            }
+            chain.push(svcgen::Layer {
+                source: layer.source,
+                files,
+            });
+        }
+        if offset != data.len() {
+            return Err(type_error("data: longer than the sizes in the index"));
+        }
+        svcgen::TemplateSet::load_layers(chain)
+            .map(TemplateSet)
+            .map_err(convert_error)
+    }
+
+    /// Fails with a `SvcgenError` of kind "version" unless the set's version satisfies the
+    /// npm-style `range`.
+    #[wasm_bindgen(js_name = checkVersion)]
+    pub fn check_version(&self, range: &str) -> Result<(), JsValue> {
+        self.0.check_version(range).map_err(convert_error)
+    }
+
+    /// The parameters after every layer's narrowing, as the manifest writes them.
+    #[wasm_bindgen(unchecked_return_type = "Record<string, Record<string, unknown>>")]
+    pub fn parameters(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.0.parameters())
     }
 
     /// The set's name and version.
@@ -67,6 +123,16 @@ impl TemplateSet {
     }
 }
 
+/// The base set a manifest `extends` (what the host must read next), or undefined for a plain set.
+#[wasm_bindgen(js_name = readExtends, unchecked_return_type = "Extends | undefined")]
+pub fn read_extends(manifest: &[u8]) -> Result<JsValue, JsValue> {
+    let text = std::str::from_utf8(manifest).map_err(|e| type_error(&format!("manifest: not UTF-8: {e}")))?;
+    match svcgen::read_extends(text).map_err(convert_error)? {
+        Some(extends) => to_js(&extends),
+        None => Ok(JsValue::UNDEFINED),
+    }
+}
+
 /// Renders generated files as a printable tree with sizes.
 #[wasm_bindgen(js_name = formatTree)]
 pub fn format_tree(#[wasm_bindgen(unchecked_param_type = "OutputFile[]")] files: JsValue) -> Result<String, JsValue> {
@@ -92,6 +158,28 @@ fn from_js(values: JsValue) -> Result<serde_json::Value, JsValue> {
     let text = js_sys::JSON::stringify(&values).map_err(|e| unreadable(describe_js_error(&e)))?;
     let text = text.as_string().unwrap_or_default();
     serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))
+}
+
+/// One set of a chain, as `TemplateSet.load` receives it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerIndex {
+    source: String,
+    files: Vec<FileIndex>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIndex {
+    path: String,
+    size: usize,
+    executable: bool,
+}
+
+/// A JS value read as JSON text (one crossing), for inputs of the binding's own shape.
+fn from_json<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<T, String> {
+    let text = js_sys::JSON::stringify(&value).map_err(|e| describe_js_error(&e))?;
+    serde_json::from_str(&text.as_string().unwrap_or_default()).map_err(|e| e.to_string())
 }
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
