@@ -1,16 +1,21 @@
-//! The Backstage form (template.yaml) and the svcgen manifest of each bundled template set must not
-//! drift: same parameters, types, enums, patterns, lengths, defaults and required fields.
+//! The Backstage form (template.yaml) and the svcgen manifest of each template set must not drift:
+//! same parameters, types, enums, patterns, lengths, defaults and required fields. An overlay's form
+//! is checked against its MERGED manifest (the base's parameters as the overlay narrows them, plus
+//! its own), as the core loads the chain.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
+use serde_json::Value as Json;
 use serde_yaml_ng::Value;
+use svcgen::{Layer, TemplateSet};
 
+/// Compared as they are; `pattern` separately (a chain may stack several).
 const CHECKED: &[&str] = &[
     "type",
     "enum",
-    "pattern",
     "minLength",
     "maxLength",
     "minimum",
@@ -57,25 +62,33 @@ fn collect(schema: &Value, props: &mut BTreeMap<String, (Value, bool)>) {
     }
 }
 
-fn check_set(name: &str) {
-    let dir = common::set_dir(name);
-    let read =
-        |file: &str| -> Value { serde_yaml_ng::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap() };
-    let (template, manifest) = (read("template.yaml"), read("manifest.yaml"));
+/// Checks `template.yaml` of the folder `dirs[0]` against the parameters of the chain `dirs` (the
+/// set, then the base it extends, ...), relative to the repository.
+fn check_set(dirs: &[&str]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let layers = dirs
+        .iter()
+        .map(|dir| Layer {
+            source: dir.to_string(),
+            files: common::read_set(&root.join(dir)),
+        })
+        .collect();
+    let set = TemplateSet::load_layers(layers).unwrap_or_else(|e| panic!("{}: {e}", dirs[0]));
+    let template: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(root.join(dirs[0]).join("template.yaml")).unwrap()).unwrap();
     let form = form_properties(&template);
-    let params = manifest["parameters"].as_mapping().expect("manifest parameters");
+    let params = set.parameters();
 
     let mut drift = Vec::new();
-    let param_names: Vec<&str> = params.keys().filter_map(Value::as_str).collect();
-    for name in form.keys().filter(|n| !param_names.contains(&n.as_str())) {
+    for name in form.keys().filter(|n| !params.contains_key(n.as_str())) {
         drift.push(format!("{name}: in the form, not in the manifest"));
     }
-    for (name, param) in params {
-        let name = name.as_str().unwrap();
+    for (name, param) in &params {
         let Some((prop, required_in_form)) = form.get(name) else {
             drift.push(format!("{name}: in the manifest, not in the form"));
             continue;
         };
+        let prop = serde_json::to_value(prop).expect("form property as JSON");
         for key in CHECKED {
             let (in_form, in_manifest) = (prop.get(*key), param.get(*key));
             if in_form != in_manifest {
@@ -84,7 +97,17 @@ fn check_set(name: &str) {
                 ));
             }
         }
-        let required = param.get("required").and_then(Value::as_bool).unwrap_or(false);
+        // The form can hold one pattern: the top layer's, the last of the chain's (an overlay writes
+        // its pattern so that it implies the base's, as acme-microservice's imageRepository does).
+        let patterns = param.get("patterns").and_then(Json::as_array);
+        let top = patterns.and_then(|p| p.last());
+        if prop.get("pattern") != top {
+            drift.push(format!(
+                "{name}.pattern: form has {:?}, manifest has {patterns:?}",
+                prop.get("pattern")
+            ));
+        }
+        let required = param.get("required").and_then(Json::as_bool).unwrap_or(false);
         if required != *required_in_form {
             drift.push(format!(
                 "{name}: required is {required} in the manifest, {required_in_form} in the form"
@@ -93,14 +116,20 @@ fn check_set(name: &str) {
     }
     assert!(
         drift.is_empty(),
-        "template.yaml and manifest.yaml of {name} drifted:\n{}",
+        "template.yaml and the manifest of {} drifted:\n{}",
+        dirs[0],
         drift.join("\n")
     );
 }
 
 #[test]
 fn microservice_form_matches_manifest() {
-    check_set("microservice");
+    check_set(&["templates/microservice"]);
+}
+
+#[test]
+fn acme_overlay_form_matches_its_merged_manifest() {
+    check_set(&["examples/overlays/acme-microservice", "templates/microservice"]);
 }
 
 #[test]
