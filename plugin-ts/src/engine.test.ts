@@ -33,7 +33,7 @@ describe('engine', () => {
     const output = await new SvcgenEngine().render(TINY_SET, { serviceName: 'abc', withScript: true });
     assert.ok(output.data instanceof Uint8Array, 'the binding hands the bytes over as one Uint8Array');
     const files = splitOutput(output);
-    assert.deepEqual(files.map(f => f.path), ['README.md', 'run.sh', 'abc/__init__.py'].sort());
+    assert.deepEqual(files.map(f => f.path), ['.svcgen/answers.yaml', 'README.md', 'run.sh', 'abc/__init__.py'].sort());
     assert.equal(files.reduce((n, f) => n + f.contents.length, 0), output.data.length);
     assert.throws(() => splitOutput({ ...output, files: output.files.slice(1) }), /add up to/);
   });
@@ -77,10 +77,10 @@ describe('engine', () => {
       await fs.cp(TINY_SET, dir, { recursive: true });
       const engine = new SvcgenEngine();
       const values = { serviceName: 'abc' };
-      assert.deepEqual((await engine.render(dir, values)).files.map(f => f.path), ['README.md', 'abc/__init__.py']);
+      assert.deepEqual((await engine.render(dir, values)).files.map(f => f.path), ['.svcgen/answers.yaml', 'README.md', 'abc/__init__.py']);
       assert.ok(__testing.watchedCount(dir)! > 4, 'the files and folders of a configured set are watched');
       await fs.writeFile(path.join(dir, 'skeleton/NOTES.md'), 'new\n');
-      assert.deepEqual((await engine.render(dir, values)).files.map(f => f.path), ['NOTES.md', 'README.md', 'abc/__init__.py']);
+      assert.deepEqual((await engine.render(dir, values)).files.map(f => f.path), ['.svcgen/answers.yaml', 'NOTES.md', 'README.md', 'abc/__init__.py']);
 
       const builtIn = await engine.resolveTemplateSet('microservice');
       await engine.render(builtIn, { serviceName: 'orders', owner: 'team-a', repoUrl: 'github.com?owner=o&repo=orders' });
@@ -109,7 +109,7 @@ describe('engine', () => {
     assert.throws(() => __testing.trap(), { name: 'SvcgenCrashError' });
     assert.equal(__testing.isCached(TINY_SET), false);
     const output = await engine.render(TINY_SET, { serviceName: 'abc' });
-    assert.equal(output.files.length, 2);
+    assert.equal(output.files.length, 3);
     assert.equal(__testing.generation(), generation + 1);
     assert.notEqual(__testing.instance(), dead, 'the glue module was loaded afresh, not reused from the require cache');
   });

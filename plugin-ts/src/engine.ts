@@ -5,9 +5,13 @@
  * - The wasm-bindgen glue (../wasm/svcgen.js) is required once per thread, lazily.
  * - A template set is read without leaving it: a symbolic link resolving outside the set's folder
  *   fails the set with an `InputError` naming the link.
- * - Compiled template sets are cached by folder. A set in a configured folder is recompiled when
- *   one of its files or folders changes (one parallel round of `stat`s per call); the sets built
- *   into this package change only with the package, so they are never checked again.
+ * - A set whose manifest `extends` another is loaded with its chain of bases (`resolveChain`): a
+ *   base named by set name is looked up like any set, one named by a relative path is found beside
+ *   the overlay (folder or URL), and URLs are read by the host's `fetchUrl` (the action's
+ *   UrlReaderService); the core merges the chain.
+ * - Compiled sets are cached by chain. A set in a configured folder is recompiled when one of its
+ *   files or folders changes (one parallel round of `stat`s per call); the sets built into this
+ *   package change only with the package, so they are never checked again.
  * - A WebAssembly trap (a Rust panic, or `__trapForTesting`) leaves an instance unusable: the
  *   instance and every set compiled with it are dropped, a fresh instance serves the next call,
  *   and the current call fails with a `SvcgenCrashError`.
@@ -19,6 +23,9 @@ import { InputError } from '@backstage/errors';
 import type * as Glue from '../wasm/svcgen';
 
 export type {
+  Extends,
+  LayerIndex,
+  LayerInfo,
   Output,
   OutputFile,
   Problem,
@@ -57,6 +64,54 @@ export function isSvcgenError(err: unknown): err is Glue.SvcgenError {
 
 // ---------------------------------------------------------------------------------------------
 // The process-wide instance
+
+/** A chain of template sets as the core loads it: the set asked for first, then each one's base. */
+export interface TemplateChain {
+  /** The local folder of each set. */
+  dirs: string[];
+  /** Where each set was found, as recorded in the answers file: a set name, a path or a URL. */
+  sources: string[];
+}
+
+/** Options of {@link SvcgenEngine.resolveChain}. */
+export interface ResolveChainOptions {
+  /**
+   * Reads the set at a URL into a local folder and returns the folder; without it, a URL is
+   * refused. The scaffolder action passes its UrlReaderService-backed reader.
+   */
+  fetchUrl?: (url: string) => Promise<string>;
+  /**
+   * Whether `ref` itself may be a folder path (the preview CLI). The action takes names and URLs
+   * only: a path would let a template read any folder of the backend's machine.
+   */
+  allowPath?: boolean;
+}
+
+/** Chains longer than this are cut and refused by the core (svcgen::MAX_LAYERS). */
+const MAX_LAYERS = 8;
+
+/** Whether a set reference (`templateSet`, or a manifest's `extends`) is a URL rather than a name or path. */
+export function isTemplateSetUrl(ref: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(ref);
+}
+
+/**
+ * The URL of a set that the set at `base` names by the relative path `ref` (`./base`,
+ * `../microservice`): relative to the set's folder, which the URL names without a trailing slash.
+ */
+export function resolveTemplateSetUrl(ref: string, base: string): string {
+  const folder = new URL(base);
+  if (!folder.pathname.endsWith('/')) folder.pathname += '/';
+  const resolved = new URL(ref, folder);
+  // A set's URL names its folder; keep the form the user writes (no trailing slash).
+  if (resolved.pathname.length > 1) resolved.pathname = resolved.pathname.replace(/\/+$/, '');
+  return resolved.toString();
+}
+
+/** Whether a set reference is a folder path (`./x`, `../x`, `/x`), as opposed to a name. */
+function isPath(ref: string): boolean {
+  return ref.startsWith('./') || ref.startsWith('../') || path.isAbsolute(ref) || ref === '.' || ref === '..';
+}
 
 interface CompiledSet {
   set: Glue.TemplateSet;
@@ -203,6 +258,22 @@ function readSources(files: FoundFile[]): Promise<Glue.SourceFile[]> {
   );
 }
 
+/**
+ * A chain's files as `TemplateSet.load` takes them: an index per set and every file's bytes back
+ * to back in one buffer (two crossings into WebAssembly, whatever the number of files).
+ */
+export function packLayers(layers: { source: string; files: Glue.SourceFile[] }[]): {
+  index: Glue.LayerIndex[];
+  data: Uint8Array;
+} {
+  const index = layers.map(({ source, files }) => ({
+    source,
+    files: files.map(f => ({ path: f.path, size: f.contents.length, executable: f.executable ?? false })),
+  }));
+  const data = Buffer.concat(layers.flatMap(l => l.files.map(f => f.contents)));
+  return { index, data };
+}
+
 async function exists(file: string): Promise<boolean> {
   try {
     await fs.access(file);
@@ -276,16 +347,97 @@ export class SvcgenEngine {
     );
   }
 
-  /** Validates `values` and renders the set in `setDir`, in memory. Throws the core's `SvcgenError`s. */
-  async render(setDir: string, values: unknown): Promise<Glue.Output> {
-    const dir = path.resolve(setDir);
-    const cached = compiledSets.get(dir);
-    if (cached && (await unchanged(cached.watched))) {
-      return withCore(() => cached.set.render(values));
+  /**
+   * The chain of sets `ref` names: a set name (the search folders), a folder path, or a URL (read
+   * by `options.fetchUrl`), then the base each one's manifest `extends`, resolved beside it. A base
+   * that cannot be found is an `InputError` naming it and the set that extends it. A set met twice
+   * ends the chain there, and the core reports the cycle.
+   */
+  async resolveChain(ref: string, options: ResolveChainOptions = {}): Promise<TemplateChain> {
+    const chain: TemplateChain = { dirs: [], sources: [] };
+    const seen = new Set<string>();
+    let next: string | undefined = ref;
+    while (next !== undefined && chain.dirs.length <= MAX_LAYERS) {
+      const from = chain.dirs.length ? { dir: chain.dirs[chain.dirs.length - 1], source: chain.sources[chain.sources.length - 1] } : undefined;
+      const { dir, source } = await this.locate(next, from, options);
+      chain.dirs.push(dir);
+      chain.sources.push(source);
+      const key = `${dir}\n${source}`;
+      if (seen.has(key)) break;
+      seen.add(key);
+      next = (await this.readExtends(dir))?.set;
     }
-    const sources = await this.compile(dir);
-    // Compile and render in one synchronous block: no other call can discard the instance between the two.
-    return withCore(core => sources.install(core).render(values));
+    return chain;
+  }
+
+  /** The base set the manifest in `dir` extends, if any (the core reads it). */
+  async readExtends(dir: string): Promise<Glue.Extends | undefined> {
+    const manifest = await fs.readFile(path.join(dir, MANIFEST_FILE));
+    return withCore(core => core.readExtends(manifest));
+  }
+
+  /** Finds one set of a chain; `from` is the set whose manifest names it. */
+  private async locate(
+    ref: string,
+    from: { dir: string; source: string } | undefined,
+    options: ResolveChainOptions,
+  ): Promise<{ dir: string; source: string }> {
+    const extendedBy = from ? ` (extended by ${from.source})` : '';
+    if (isTemplateSetUrl(ref) || (from && isTemplateSetUrl(from.source) && isPath(ref))) {
+      const url = isTemplateSetUrl(ref) ? ref : resolveTemplateSetUrl(ref, from!.source);
+      if (!options.fetchUrl) {
+        throw new InputError(`svcgen: template set ${url}${extendedBy} is a URL; only the scaffolder action reads sets from URLs`);
+      }
+      return { dir: await options.fetchUrl(url), source: url };
+    }
+    if (isPath(ref) && (from || options.allowPath)) {
+      const dir = path.resolve(from ? from.dir : '.', ref);
+      if (!(await exists(path.join(dir, MANIFEST_FILE)))) {
+        throw new InputError(`svcgen: template set ${ref}${extendedBy}: no ${MANIFEST_FILE} in ${dir}`);
+      }
+      const source = from && !path.isAbsolute(ref) ? path.posix.normalize(`${from.source}/${ref}`) : ref;
+      return { dir, source };
+    }
+    try {
+      return { dir: await this.resolveTemplateSet(ref), source: ref };
+    } catch (err) {
+      if (from && err instanceof InputError) throw new InputError(err.message.replace(/^svcgen: /, `svcgen: ${from.source} extends: `));
+      throw err;
+    }
+  }
+
+  /**
+   * Validates `values` and renders a set, in memory: a chain from {@link resolveChain}, or the
+   * folder of a set (with its bases, if it extends any). Throws the core's `SvcgenError`s.
+   */
+  async render(set: string | TemplateChain, values: unknown): Promise<Glue.Output> {
+    const compiled = await this.compiled(set);
+    return withCore(core => compiled(core).render(values));
+  }
+
+  /** Fails with a `SvcgenError` of kind "version" unless the set's version satisfies `range`. */
+  async checkVersion(set: string | TemplateChain, range: string): Promise<void> {
+    const compiled = await this.compiled(set);
+    withCore(core => compiled(core).checkVersion(range));
+  }
+
+  /** The set's parameters after every layer's narrowing (for forms and tests). */
+  async parameters(set: string | TemplateChain): Promise<Record<string, Record<string, unknown>>> {
+    const compiled = await this.compiled(set);
+    return withCore(core => compiled(core).parameters());
+  }
+
+  /**
+   * The compiled set, cached or compiled now; call the returned function inside the same
+   * synchronous `withCore` block as its use, so no other call can discard the instance between.
+   */
+  private async compiled(set: string | TemplateChain): Promise<(core: GlueModule) => Glue.TemplateSet> {
+    const chain = typeof set === 'string' ? await this.resolveChain(path.resolve(set), { allowPath: true }) : set;
+    const key = chainKey(chain);
+    const cached = compiledSets.get(key);
+    if (cached && (await unchanged(cached.watched))) return () => cached.set;
+    const sources = await this.compile(chain);
+    return core => sources.install(core);
   }
 
   /**
@@ -298,8 +450,8 @@ export class SvcgenEngine {
     const failed: { name: string; error: Error }[] = [];
     for (const name of await this.listTemplateSets()) {
       try {
-        const dir = await this.resolveTemplateSet(name);
-        const sources = await this.compile(dir);
+        const chain = await this.resolveChain(name);
+        const sources = await this.compile(chain);
         const info = withCore(core => sources.install(core).info());
         compiled.push(`${info.name}@${info.version}`);
       } catch (err) {
@@ -309,16 +461,23 @@ export class SvcgenEngine {
     return { compiled, failed };
   }
 
-  /** Reads a set; `install` then compiles it in the current instance and caches it. */
-  private async compile(dir: string): Promise<{ install(core: GlueModule): Glue.TemplateSet }> {
-    const { files, folders } = await listFiles(dir);
-    const sources = await readSources(files);
-    const watched = isBuiltIn(dir) ? [] : [...folders, ...files];
+  /** Reads a chain's sets; `install` then compiles it in the current instance and caches it. */
+  private async compile(chain: TemplateChain): Promise<{ install(core: GlueModule): Glue.TemplateSet }> {
+    const key = chainKey(chain);
+    const read = await Promise.all(
+      chain.dirs.map(async (dir, i) => {
+        const { files, folders } = await listFiles(dir);
+        const watched = isBuiltIn(dir) ? [] : [...folders, ...files];
+        return { source: chain.sources[i], files: await readSources(files), watched };
+      }),
+    );
+    const { index, data } = packLayers(read);
+    const watched = read.flatMap(r => r.watched);
     return {
       install(core) {
-        const set = core.TemplateSet.load(sources);
-        compiledSets.get(dir)?.set.free();
-        compiledSets.set(dir, { set, watched });
+        const set = core.TemplateSet.load(index, data);
+        compiledSets.get(key)?.set.free();
+        compiledSets.set(key, { set, watched });
         return set;
       },
     };
@@ -328,6 +487,10 @@ export class SvcgenEngine {
   formatTree(files: Glue.OutputFile[]): string {
     return withCore(core => core.formatTree(files));
   }
+}
+
+function chainKey(chain: TemplateChain): string {
+  return chain.dirs.map((dir, i) => `${path.resolve(dir)}\u0000${chain.sources[i]}`).join('\n');
 }
 
 /** Splits a render's byte buffer into one `Uint8Array` view per file. */
@@ -345,6 +508,12 @@ export function splitOutput(output: Glue.Output): RenderedFile[] {
   return result;
 }
 
+function cachedFor(dir: string): CompiledSet | undefined {
+  const prefix = `${path.resolve(dir)}\u0000`;
+  for (const [key, compiled] of compiledSets) if (key.startsWith(prefix)) return compiled;
+  return undefined;
+}
+
 /** Test hooks; not part of the package's public API. */
 export const __testing = {
   /** Executes a trap in the current instance, through the same guard as every other call. */
@@ -359,12 +528,12 @@ export const __testing = {
   generation(): number {
     return instanceGeneration;
   },
-  /** Whether the set in `dir` is compiled and cached in the current instance. */
+  /** Whether a chain whose first set is in `dir` is compiled and cached in the current instance. */
   isCached(dir: string): boolean {
-    return compiledSets.has(path.resolve(dir));
+    return cachedFor(dir) !== undefined;
   },
   /** How many files and folders are checked for changes before each render of the cached set in `dir`. */
   watchedCount(dir: string): number | undefined {
-    return compiledSets.get(path.resolve(dir))?.watched.length;
+    return cachedFor(dir)?.watched.length;
   },
 };

@@ -126,7 +126,7 @@ describe('render worker', () => {
     assert.equal((err.cause as Error).name, 'RuntimeError');
     assert.equal(await __testing.isCached(TINY_SET), false, 'sets compiled by the dead instance are dropped');
     const output = await worker.render(TINY_SET, { serviceName: 'abc' });
-    assert.equal(output.files.length, 2);
+    assert.equal(output.files.length, 3);
     assert.equal(await __testing.generation(), generation + 1, 'a fresh instance served the next call');
     assert.equal(__testing.workersStarted(), workers, 'in the same worker');
   });
@@ -181,6 +181,6 @@ describe('render worker', () => {
         resolve({ code: child.exitCode, signal: child.signalCode, stdout }),
       );
     });
-    assert.deepEqual(result, { code: 0, signal: null, stdout: '2\n' }, 'the script ended by itself after its render');
+    assert.deepEqual(result, { code: 0, signal: null, stdout: '3\n' }, 'the script ended by itself after its render');
   });
 });

@@ -17,7 +17,15 @@
 import * as path from 'node:path';
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads';
 import { InputError } from '@backstage/errors';
-import { __testing as engineTesting, type Output, SvcgenCrashError, SvcgenEngine, type SvcgenEngineOptions } from './engine';
+import {
+  __testing as engineTesting,
+  type Extends,
+  type Output,
+  SvcgenCrashError,
+  SvcgenEngine,
+  type SvcgenEngineOptions,
+  type TemplateChain,
+} from './engine';
 
 /** Values cross as JSON text (what the core reads them as), else as they are for the core to refuse. */
 type WireValues = { json: string } | { raw: unknown };
@@ -25,7 +33,9 @@ type WireValues = { json: string } | { raw: unknown };
 type TestingHook = 'trap' | 'generation' | 'isCached' | 'lastOutputTransferred' | 'exit';
 
 type Request =
-  | { op: 'render'; dir: string; values: WireValues }
+  | { op: 'render'; chain: TemplateChain; values: WireValues }
+  | { op: 'checkVersion'; chain: TemplateChain; range: string }
+  | { op: 'readExtends'; dir: string }
   | { op: 'warmUp'; templateDirs: string[] }
   | { op: 'testing'; hook: TestingHook; args: string[] };
 
@@ -156,7 +166,8 @@ function toWireValues(values: unknown): WireValues {
 
 /**
  * A {@link SvcgenEngine} whose renders and warm-up run in the process's render worker; finding
- * sets (`listTemplateSets`, `resolveTemplateSet`) stays on the calling thread.
+ * sets (`listTemplateSets`, `resolveTemplateSet`, `resolveChain`) stays on the calling thread,
+ * which asks the worker's core only what each manifest extends.
  */
 export class SvcgenWorkerEngine extends SvcgenEngine {
   private readonly templateDirs: string[];
@@ -166,8 +177,23 @@ export class SvcgenWorkerEngine extends SvcgenEngine {
     this.templateDirs = this.searchDirs.slice(0, -1);
   }
 
-  override render(setDir: string, values: unknown): Promise<Output> {
-    return callWorker<Output>({ op: 'render', dir: path.resolve(setDir), values: toWireValues(values) });
+  override async render(set: string | TemplateChain, values: unknown): Promise<Output> {
+    const chain = await this.chainOf(set);
+    return callWorker<Output>({ op: 'render', chain, values: toWireValues(values) });
+  }
+
+  override async checkVersion(set: string | TemplateChain, range: string): Promise<void> {
+    const chain = await this.chainOf(set);
+    await callWorker<void>({ op: 'checkVersion', chain, range });
+  }
+
+  override readExtends(dir: string): Promise<Extends | undefined> {
+    return callWorker<Extends | undefined>({ op: 'readExtends', dir: path.resolve(dir) });
+  }
+
+  private async chainOf(set: string | TemplateChain): Promise<TemplateChain> {
+    const chain = typeof set === 'string' ? await this.resolveChain(path.resolve(set), { allowPath: true }) : set;
+    return { dirs: chain.dirs.map(dir => path.resolve(dir)), sources: chain.sources };
   }
 
   override async warmUp(): Promise<WarmUpResult> {
@@ -205,13 +231,17 @@ function serve(port: MessagePort): void {
     switch (request.op) {
       case 'render': {
         const values = 'json' in request.values ? JSON.parse(request.values.json) : request.values.raw;
-        const output = await new SvcgenEngine().render(request.dir, values);
+        const output = await new SvcgenEngine().render(request.chain, values);
         // The binding returns the bytes in a buffer of their own; copy only should that change.
         const { data } = output;
         if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) output.data = data.slice();
         lastOutput = output;
         return { result: output, transfer: [output.data.buffer as ArrayBuffer] };
       }
+      case 'checkVersion':
+        return { result: await new SvcgenEngine().checkVersion(request.chain, request.range), transfer: [] };
+      case 'readExtends':
+        return { result: await new SvcgenEngine().readExtends(request.dir), transfer: [] };
       case 'warmUp': {
         const { compiled, failed } = await new SvcgenEngine({ templateDirs: request.templateDirs }).warmUp();
         return { result: { compiled, failed: failed.map(({ name, error }) => ({ name, error: toWire(error) })) }, transfer: [] };

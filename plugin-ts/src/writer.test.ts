@@ -10,7 +10,7 @@ import { writeOutput } from './writer';
 function outputOf(files: [path: string, contents: string, executable?: boolean][]): Output {
   const buffers = files.map(([, contents]) => Buffer.from(contents));
   return {
-    template: { name: 'test', version: '1.0.0' },
+    template: { name: 'test', version: '1.0.0', layers: [{ name: 'test', version: '1.0.0', source: 'test' }] },
     validated: { values: {}, derived: {} },
     files: files.map(([p, , executable], i) => ({ path: p, executable: executable ?? false, size: buffers[i].length })),
     data: new Uint8Array(Buffer.concat(buffers)),
