@@ -14,10 +14,13 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { splitOutput, SvcgenEngine } from '../engine';
 import { parseSetValue } from './preview';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'svcgen-preview.js');
+/** An overlay of the tiny set, extending it by the relative path ../tiny. */
+const TINY_OVERLAY = path.join(FIXTURES, 'tiny-overlay');
 
 interface Result {
   code: number;
@@ -67,7 +70,7 @@ describe('svcgen-preview', () => {
     );
     assert.equal(result.code, 0, result.stderr);
     const outDir = path.join(await fs.realpath(cwd), 'out');
-    assert.match(result.stdout, new RegExp(`wrote 3 files \\(0\\.1 KiB\\) to ${outDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
+    assert.match(result.stdout, new RegExp(`wrote 4 files \\(0\\.\\d KiB\\) to ${outDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
 
     const rendered = splitOutput(await new SvcgenEngine().render(TINY_SET, values));
     const written = await readTree(outDir);
@@ -77,6 +80,7 @@ describe('svcgen-preview', () => {
     );
     assert.equal(written.get('run.sh')?.executable, true);
     assert.match(written.get('README.md')!.contents.toString(), /replicas: 3/);
+    assert.match(written.get('.svcgen/answers.yaml')!.contents.toString(), /\n {6}source: ".*\/tiny"\nvalues:\n/);
   });
 
   it('merges --values files in order, then --set and --set-string in order', async () => {
@@ -88,12 +92,16 @@ describe('svcgen-preview', () => {
     );
     assert.equal(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout);
-    assert.deepEqual(json.template, { name: 'tiny', version: '1.0.0' });
+    assert.deepEqual(json.template, {
+      name: 'tiny',
+      version: '1.0.0',
+      layers: [{ name: 'tiny', version: '1.0.0', source: TINY_SET }],
+    });
     assert.deepEqual(json.values, { serviceName: 'from-yaml', withScript: true, replicas: 4 });
     assert.deepEqual(json.derived, { serviceSnake: 'from_yaml' });
     assert.deepEqual(
       json.files.map((f: { path: string }) => f.path),
-      ['README.md', 'from_yaml/__init__.py', 'run.sh'],
+      ['.svcgen/answers.yaml', 'README.md', 'from_yaml/__init__.py', 'run.sh'],
     );
     assert.equal(json.out, undefined);
   });
@@ -199,6 +207,131 @@ describe('svcgen-preview', () => {
     const result = await preview(['--template-dir', 'empty'], cwd);
     assert.equal(result.code, 3);
     assert.match(result.stderr, /manifest\.yaml/);
+  });
+
+  it('renders an overlay folder with its chain of bases, and never prints a secret', async () => {
+    let result = await preview(['--template', TINY_OVERLAY, '--set', 'serviceName=abc'], cwd);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^tiny-overlay@2\.0\.0 extends tiny@1\.0\.0 would generate \(nothing written/);
+    assert.match(result.stdout, /OWNERS/);
+
+    // --template-dir reads the same; a secret given is used but printed nowhere.
+    result = await preview(['--template-dir', TINY_OVERLAY, '--set', 'serviceName=abc', '--set', 'apiToken=s3cret', '--json'], cwd);
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stdout, /s3cret|apiToken/);
+    const json = JSON.parse(result.stdout);
+    assert.deepEqual(json.template.layers, [
+      { name: 'tiny-overlay', version: '2.0.0', source: TINY_OVERLAY },
+      { name: 'tiny', version: '1.0.0', source: TINY_SET },
+    ]);
+    // The overlay's narrowed default and its new parameter.
+    assert.deepEqual(json.values, { serviceName: 'abc', withScript: false, replicas: 2, tier: 'gold' });
+    assert.deepEqual(
+      json.files.map((f: { path: string }) => f.path),
+      ['.svcgen/answers.yaml', 'OWNERS', 'README.md', 'abc/__init__.py'],
+    );
+
+    // A file: URL is a folder too; the base it names by relative path resolves as a URL beside it.
+    result = await preview(['--template', pathToFileURL(TINY_OVERLAY).href, '--set', 'serviceName=abc', '--json'], cwd);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(
+      JSON.parse(result.stdout).template.layers.map((l: { source: string }) => l.source),
+      [pathToFileURL(TINY_OVERLAY).href, pathToFileURL(TINY_SET).href],
+    );
+  });
+
+  it('exits 3 naming the overlay manifest and line when an overlay widens its base', async () => {
+    // Three layers: this one extends the tiny overlay by file: URL and offers a tier it lacks.
+    await fs.mkdir(path.join(cwd, 'wide'));
+    await fs.writeFile(
+      path.join(cwd, 'wide', 'manifest.yaml'),
+      `name: wide\nversion: 0.1.0\nextends:\n  set: ${pathToFileURL(TINY_OVERLAY).href}\nparameters:\n  tier:\n    enum: [gold, silver, bronze]\n`,
+    );
+    const manifest = path.join(await fs.realpath(cwd), 'wide', 'manifest.yaml');
+    let result = await preview(['--template', './wide', '--set', 'serviceName=abc', '--out', 'out'], cwd);
+    assert.equal(result.code, 3);
+    assert.equal(result.stdout, '');
+    assert.equal(
+      result.stderr,
+      `svcgen-preview: invalid template set: parameter "tier": enum adds "bronze", which the base does not offer; an overlay may only narrow a parameter (in ${manifest}:7)\n`,
+    );
+    assert.deepEqual(await fs.readdir(cwd), ['wide']);
+
+    result = await preview(['--template', './wide', '--set', 'serviceName=abc', '--json'], cwd);
+    assert.equal(result.code, 3);
+    const { error } = JSON.parse(result.stdout);
+    assert.deepEqual([error.kind, error.file, error.line], ['manifest', manifest, 7]);
+  });
+
+  it('exits 3 when a base cannot be found or is read from a URL the CLI cannot read', async () => {
+    for (const [set, message] of [
+      ['../nowhere', /template set \.\.\/nowhere \(extended by .*\/bad\): no manifest\.yaml in /],
+      ['file:///nonexistent/tiny', /template set file:\/\/\/nonexistent\/tiny: no manifest\.yaml in \/nonexistent\/tiny\n$/],
+      ['https://example.com/sets/tiny', /template set https:\/\/example\.com\/sets\/tiny is read from a URL, which the preview CLI cannot do/],
+    ]) {
+      await fs.mkdir(path.join(cwd, 'bad'), { recursive: true });
+      await fs.writeFile(path.join(cwd, 'bad', 'manifest.yaml'), `name: bad\nversion: 0.1.0\nextends:\n  set: ${set}\n`);
+      const result = await preview(['--template', './bad'], cwd);
+      assert.equal(result.code, 3, result.stderr);
+      assert.match(result.stderr, message as RegExp);
+    }
+  });
+
+  it('re-renders byte for byte from a generated repository\'s answers file', async () => {
+    let result = await preview(
+      ['--template', TINY_OVERLAY, '--set', 'serviceName=abc', '--set', 'withScript=true', '--set', 'apiToken=s3cret', '--out', 'out'],
+      cwd,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const answersFile = path.join(cwd, 'out', '.svcgen', 'answers.yaml');
+    const answers = await fs.readFile(answersFile, 'utf8');
+    assert.match(answers, /\n {6}source: ".*\/tiny-overlay"\n.*\n.*\n {6}source: ".*\/tiny"\n/);
+    assert.doesNotMatch(answers, /s3cret|apiToken/);
+
+    result = await preview(['--answers', 'out/.svcgen/answers.yaml', '--out', 'out2'], cwd);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^tiny-overlay@2\.0\.0 extends tiny@1\.0\.0 generated:/);
+    assert.equal(result.stderr, '');
+    const first = await readTree(path.join(cwd, 'out'));
+    assert.deepEqual(await readTree(path.join(cwd, 'out2')), first);
+    assert.equal(first.size, 5);
+
+    // --values and --set override the answers' values.
+    result = await preview(['--answers', answersFile, '--set', 'replicas=4', '--json'], cwd);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).values, { serviceName: 'abc', withScript: true, replicas: 4, tier: 'gold' });
+  });
+
+  it('renders an answers file\'s values with the set --template names, noting the change of set', async () => {
+    let result = await preview(['--template-dir', TINY_SET, '--set', 'serviceName=abc', '--out', 'out'], cwd);
+    assert.equal(result.code, 0, result.stderr);
+    result = await preview(['--answers', 'out/.svcgen/answers.yaml', '--template', TINY_OVERLAY, '--json'], cwd);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      result.stderr,
+      'svcgen-preview: note: out/.svcgen/answers.yaml was written by tiny@1.0.0; rendering tiny-overlay@2.0.0\n',
+    );
+    const json = JSON.parse(result.stdout);
+    assert.equal(json.template.name, 'tiny-overlay');
+    assert.deepEqual(json.values, { serviceName: 'abc', withScript: false, replicas: 1, tier: 'gold' });
+  });
+
+  it('exits 2 for an answers file it cannot use', async () => {
+    const write = (name: string, text: string) => fs.writeFile(path.join(cwd, name), text);
+    await write('url.yaml', 'template:\n  layers:\n    - { name: t, version: 1.0.0, source: "https://github.com/acme/t/tree/v1" }\nvalues: {}\n');
+    await write('none.yaml', 'template:\n  name: t\nvalues: {}\n');
+    await write('list.yaml', '- a\n');
+    const cases: [string, RegExp][] = [
+      ['url.yaml', /^svcgen-preview: answers file url\.yaml: the set was read from https:\/\/github\.com\/acme\/t\/tree\/v1: the preview CLI reads local folders and file: URLs only; pass --template /],
+      ['none.yaml', /^svcgen-preview: answers file none\.yaml names no template set \(template\.layers\[0\]\.source\): pass --template/],
+      ['list.yaml', /answers file list\.yaml is not an svcgen answers file/],
+      ['missing.yaml', /cannot read answers file missing\.yaml/],
+    ];
+    for (const [file, message] of cases) {
+      const result = await preview(['--answers', file], cwd);
+      assert.equal(result.code, 2, `${file}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
   });
 
   it('renders the built-in microservice set by default', async () => {

@@ -1,13 +1,24 @@
 /*
  * svcgen-preview: renders a template set locally with the same engine and writer as the
- * svcgen:render action.
+ * svcgen:render action. A set that `extends` another is rendered with its whole chain; a
+ * repository's `.svcgen/answers.yaml` names the set and values it was generated from.
  */
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as YAML from 'yaml';
-import { DEFAULT_TEMPLATE_SET, isSvcgenError, Output, SvcgenEngine } from '../engine';
+import {
+  DEFAULT_TEMPLATE_SET,
+  isSvcgenError,
+  isTemplateSetUrl,
+  MANIFEST_FILE,
+  Output,
+  SvcgenEngine,
+  TemplateChain,
+  TemplateInfo,
+} from '../engine';
 import { formatKiB, writeOutput } from '../writer';
 
 /** Exit codes of the CLI. */
@@ -24,9 +35,15 @@ Renders an svcgen template set locally, with the same engine as the svcgen:rende
 Without --out, prints the tree of files that would be generated and writes nothing.
 
 Options:
-  --template NAME          built-in template set to render (default: ${DEFAULT_TEMPLATE_SET})
-  --template-dir DIR       render the template set in DIR instead (a folder with a manifest.yaml)
-  --values FILE            values from a JSON or YAML file; repeatable, later files win
+  --template SET           the template set to render: a built-in set's name (default:
+                           ${DEFAULT_TEMPLATE_SET}) or a folder with a manifest.yaml (a path with
+                           a "/", or a file: URL); a set that extends others is rendered with them
+  --template-dir DIR       the same as --template with a folder
+  --answers FILE           re-render from a generated repository's .svcgen/answers.yaml: its set
+                           (unless --template is given) and its values (secrets are not in it:
+                           pass them with --set)
+  --values FILE            values from a JSON or YAML file; repeatable, later files win (over
+                           the answers file's values too)
   --set KEY=VALUE          one value, parsed as a YAML scalar: true, 3 and null are typed,
                            anything else is a string; repeatable, applied after --values
   --set-string KEY=VALUE   one value, always a string; repeatable
@@ -91,9 +108,48 @@ async function readValuesFile(file: string): Promise<Record<string, unknown>> {
   return parsed as Record<string, unknown>;
 }
 
+/** What an answers file holds that the CLI uses. */
+interface Answers {
+  file: string;
+  /** Where the set asked for was read (template.layers[0].source), and its name and version. */
+  source?: string;
+  template?: { name?: unknown; version?: unknown };
+  values: Record<string, unknown>;
+}
+
+async function readAnswersFile(file: string): Promise<Answers> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read answers file ${file}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(text);
+  } catch (err) {
+    throw new UsageError(`answers file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMapping(parsed) || !isMapping(parsed.template) || (parsed.values != null && !isMapping(parsed.values))) {
+    throw new UsageError(`answers file ${file} is not an svcgen answers file (template and values mappings)`);
+  }
+  const layers = parsed.template.layers;
+  const top = Array.isArray(layers) && isMapping(layers[0]) ? layers[0] : undefined;
+  return {
+    file,
+    source: typeof top?.source === 'string' && top.source !== '' ? top.source : undefined,
+    template: parsed.template,
+    values: (parsed.values as Record<string, unknown> | null) ?? {},
+  };
+}
+
 interface Options {
-  templateName?: string;
-  templateDir?: string;
+  /** --template, or --template-dir (a folder path) */
+  template?: string;
+  /** Whether `template` came from --template-dir, so is a folder whatever it looks like. */
+  templateIsDir: boolean;
+  answers?: Answers;
   values: Record<string, unknown>;
   out?: string;
   json: boolean;
@@ -111,6 +167,7 @@ async function parseOptions(argv: string[]): Promise<Options> {
       options: {
         template: { type: 'string' },
         'template-dir': { type: 'string' },
+        answers: { type: 'string' },
         values: { type: 'string', multiple: true },
         set: { type: 'string', multiple: true },
         'set-string': { type: 'string', multiple: true },
@@ -127,7 +184,9 @@ async function parseOptions(argv: string[]): Promise<Options> {
     throw new UsageError('use either --template or --template-dir, not both');
   }
 
-  const values: Record<string, unknown> = {};
+  const answers = opts.answers === undefined ? undefined : await readAnswersFile(opts.answers);
+  // The answers' values first: --values and --set override them.
+  const values: Record<string, unknown> = { ...answers?.values };
   for (const file of opts.values ?? []) Object.assign(values, await readValuesFile(file));
   // --set and --set-string apply in command-line order, after every --values file.
   for (const token of tokens) {
@@ -137,8 +196,9 @@ async function parseOptions(argv: string[]): Promise<Options> {
   }
 
   return {
-    templateName: opts.template,
-    templateDir: opts['template-dir'],
+    template: opts.template ?? opts['template-dir'],
+    templateIsDir: opts['template-dir'] !== undefined,
+    answers,
     values,
     out: opts.out,
     json: opts.json ?? false,
@@ -146,10 +206,69 @@ async function parseOptions(argv: string[]): Promise<Options> {
   };
 }
 
-function summary(output: Output, out?: string): object {
+/** Whether a --template value names a folder rather than a set name. */
+function looksLikePath(ref: string): boolean {
+  return ref.includes('/') || ref.includes(path.sep) || ref === '.' || ref === '..' || path.isAbsolute(ref);
+}
+
+/**
+ * The set to render: a name (looked up like the action does) or a folder; `ref` is what the chain
+ * is resolved from, and so the source the answers file records (an absolute path or a file: URL).
+ */
+type SetRef = { kind: 'name'; ref: string } | { kind: 'folder'; ref: string; dir: string; shown: string };
+
+/**
+ * Reads a set reference: `--template`, `--template-dir` (always a folder) or the source an answers
+ * file records. `file:` URLs are folders; other URLs are refused, as the CLI has no URL reader.
+ */
+function setReference(options: Options): SetRef {
+  const { template, templateIsDir, answers } = options;
+  const ref = template ?? answers?.source;
+  if (ref === undefined) {
+    if (answers) {
+      throw new UsageError(`answers file ${answers.file} names no template set (template.layers[0].source): pass --template`);
+    }
+    return { kind: 'name', ref: DEFAULT_TEMPLATE_SET };
+  }
+  if (ref.startsWith('file:')) return { kind: 'folder', ref, dir: fileURLToPath(ref), shown: ref };
+  if (isTemplateSetUrl(ref)) {
+    const where = template === undefined ? `answers file ${answers!.file}: the set was read from ${ref}` : `--template ${ref}`;
+    throw new UsageError(
+      `${where}: the preview CLI reads local folders and file: URLs only; pass --template with a local copy of the set (for a git tree, a clone at that tag)`,
+    );
+  }
+  if (templateIsDir || looksLikePath(ref)) {
+    const dir = path.resolve(ref);
+    return { kind: 'folder', ref: dir, dir, shown: ref };
+  }
+  return { kind: 'name', ref };
+}
+
+/** The CLI's URL reader for bases named by URL: `file:` URLs only. */
+async function readLocalUrl(url: string): Promise<string> {
+  if (url.startsWith('file:')) {
+    const dir = fileURLToPath(url);
+    const manifest = await fs.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined);
+    if (!manifest?.isFile()) throw new Error(`template set ${url}: no ${MANIFEST_FILE} in ${dir}`);
+    return dir;
+  }
+  throw new Error(
+    `template set ${url} is read from a URL, which the preview CLI cannot do: only the scaffolder action reads sets from URLs`,
+  );
+}
+
+/** `acme-microservice@1.0.0 extends microservice@0.1.0`: the chain, top first. */
+function describeChain(template: TemplateInfo): string {
+  const layers = template.layers?.length ? template.layers : [template];
+  return layers.map(l => `${l.name}@${l.version}`).join(' extends ');
+}
+
+function summary(output: Output, secrets: Set<string>, out?: string): object {
+  // Secret parameters are never printed (as in the answers file and the action's output).
+  const values = Object.fromEntries(Object.entries(output.validated.values).filter(([name]) => !secrets.has(name)));
   return {
     template: output.template,
-    values: output.validated.values,
+    values,
     derived: output.validated.derived,
     files: output.files,
     ...(out !== undefined && { out }),
@@ -173,29 +292,40 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     return EXIT.ok;
   }
 
-  let setDir: string;
-  if (options.templateDir !== undefined) {
-    setDir = path.resolve(options.templateDir);
-    const stat = await fs.stat(setDir).catch(() => undefined);
-    if (!stat?.isDirectory()) {
-      io.stderr(`svcgen-preview: template folder ${options.templateDir} does not exist\n`);
-      return EXIT.usage;
+  // The set asked for must exist (a usage error); what its manifest extends is the set's own
+  // problem (exit 3, below).
+  let ref: SetRef;
+  try {
+    ref = setReference(options);
+    if (ref.kind === 'folder') {
+      const stat = await fs.stat(ref.dir).catch(() => undefined);
+      if (!stat?.isDirectory()) throw new UsageError(`template folder ${ref.shown} does not exist`);
+    } else {
+      await engine.resolveTemplateSet(ref.ref);
     }
-  } else {
-    try {
-      setDir = await engine.resolveTemplateSet(options.templateName ?? DEFAULT_TEMPLATE_SET);
-    } catch (err) {
-      io.stderr(`svcgen-preview: ${messageOf(err)}\n`);
-      return EXIT.usage;
-    }
+  } catch (err) {
+    io.stderr(`svcgen-preview: ${messageOf(err)}\n`);
+    return EXIT.usage;
   }
 
   try {
-    const output = await engine.render(setDir, options.values);
-    const label = `${output.template.name}@${output.template.version}`;
+    const chain: TemplateChain = await engine.resolveChain(ref.ref, {
+      allowPath: true,
+      fetchUrl: readLocalUrl,
+    });
+    const output = await engine.render(chain, options.values);
+    const label = describeChain(output.template);
+    const made = options.answers?.template;
+    if (made && (made.name !== output.template.name || made.version !== output.template.version)) {
+      io.stderr(
+        `svcgen-preview: note: ${options.answers!.file} was written by ${String(made.name)}@${String(made.version)}; rendering ${output.template.name}@${output.template.version}\n`,
+      );
+    }
+    const secrets = async () =>
+      new Set(Object.entries(await engine.parameters(chain)).filter(([, p]) => p.secret === true).map(([name]) => name));
     if (options.out === undefined) {
       if (options.json) {
-        io.stdout(`${JSON.stringify(summary(output), null, 2)}\n`);
+        io.stdout(`${JSON.stringify(summary(output, await secrets()), null, 2)}\n`);
       } else {
         io.stdout(`${label} would generate (nothing written; add --out DIR to write):\n${engine.formatTree(output.files)}`);
       }
@@ -204,7 +334,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     const outDir = path.resolve(options.out);
     const written = await writeOutput(output, outDir);
     if (options.json) {
-      io.stdout(`${JSON.stringify(summary(output, outDir), null, 2)}\n`);
+      io.stdout(`${JSON.stringify(summary(output, await secrets(), outDir), null, 2)}\n`);
     } else {
       io.stdout(
         `${label} generated:\n${engine.formatTree(output.files)}` +
