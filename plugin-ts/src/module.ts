@@ -4,7 +4,9 @@ import { createSvcgenRenderAction } from './actions';
 import { SvcgenWorkerEngine } from './worker';
 
 /**
- * Adds the `svcgen:render` action to the scaffolder. Reads the optional `svcgen.templateDirs`.
+ * Adds the `svcgen:render` action to the scaffolder. Reads the optional `svcgen.templateDirs`;
+ * template sets named by URL are read through the backend's URL readers (`coreServices.urlReader`,
+ * configured by `integrations` and `backend.reading.allow`).
  *
  * @public
  */
@@ -17,10 +19,12 @@ export const svcgenModule = createBackendModule({
         scaffolder: scaffolderActionsExtensionPoint,
         config: coreServices.rootConfig,
         logger: coreServices.logger,
+        urlReader: coreServices.urlReader,
+        lifecycle: coreServices.lifecycle,
       },
-      async init({ scaffolder, config, logger }) {
+      async init({ scaffolder, config, logger, urlReader, lifecycle }) {
         const templateDirs = config.getOptionalStringArray('svcgen.templateDirs');
-        scaffolder.addActions(createSvcgenRenderAction({ templateDirs }));
+        scaffolder.addActions(createSvcgenRenderAction({ templateDirs, urlReader, lifecycle }));
         // Start the render worker, load the WebAssembly core in it and compile the sets now, in the
         // background (compiled sets are shared by the process): no task pays the cold start, and a
         // broken set shows in the log.

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { isTemplateSetUrl, resolveTemplateSetUrl, UrlTemplateSets } from './urlSets';
+import { isTemplateSetUrl, resolveTemplateSetUrl } from './engine';
+import { UrlTemplateSets } from './urlSets';
 
 const URL_V1 = 'https://github.com/acme/templates/tree/v1.0.0/tiny';
 

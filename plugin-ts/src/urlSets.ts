@@ -1,7 +1,7 @@
 /*
  * Template sets read from a URL through the backend's UrlReaderService (a GitHub or GitLab tree at
  * a tag or branch, or anything else an installed reader can read as a tree), for the engine's
- * chain resolution (`fetchUrl`).
+ * chain resolution (`fetchUrl`; the engine resolves a relative `extends` of such a set as a URL).
  *
  * - Each tree is extracted once into a folder of its own, named after the URL and the reader's
  *   ETag (a commit sha for the git hosts), under a private cache folder of the process (mkdtemp,
@@ -23,23 +23,7 @@ import type { LoggerService, UrlReaderService } from '@backstage/backend-plugin-
 import { InputError, isError } from '@backstage/errors';
 import { MANIFEST_FILE } from './engine';
 
-/** Whether a `templateSet` (or an `extends`) names a set by URL rather than by name or path. */
-export function isTemplateSetUrl(ref: string): boolean {
-  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(ref);
-}
-
-/**
- * The URL of a set that the set at `base` names by the relative path `ref` (`./base`,
- * `../microservice`): relative to the set's folder, which the URL names without a trailing slash.
- */
-export function resolveTemplateSetUrl(ref: string, base: string): string {
-  const folder = new URL(base);
-  if (!folder.pathname.endsWith('/')) folder.pathname += '/';
-  const resolved = new URL(ref, folder);
-  // A set's URL names its folder; keep the form the user writes (no trailing slash).
-  if (resolved.pathname.length > 1) resolved.pathname = resolved.pathname.replace(/\/+$/, '');
-  return resolved.toString();
-}
+export { isTemplateSetUrl, resolveTemplateSetUrl } from './engine';
 
 /** How a set was obtained by {@link UrlTemplateSets.fetch}. */
 export interface FetchedTemplateSet {

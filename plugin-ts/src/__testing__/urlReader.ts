@@ -11,6 +11,8 @@ import { NotModifiedError } from '@backstage/errors';
  */
 export class FakeTreeReader implements UrlReaderService {
   readonly calls: { url: string; etag?: string; result: 'tree' | 'not-modified' | 'error' }[] = [];
+  /** Every folder a tree was extracted into. */
+  readonly extractedTo: string[] = [];
   private readonly trees = new Map<string, { dir: string; etag: string } | { error: Error }>();
 
   /** `url` serves the folder `dir` with `etag` (call again to move it, as a pushed branch). */
@@ -38,11 +40,13 @@ export class FakeTreeReader implements UrlReaderService {
       throw new NotModifiedError();
     }
     this.calls.push({ url, etag: options.etag, result: 'tree' });
+    const extractedTo = this.extractedTo;
     return {
       etag: tree.etag,
       async dir(dirOptions) {
         const target = dirOptions?.targetDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'fake-tree-')));
         await fs.cp(tree.dir, target, { recursive: true });
+        extractedTo.push(target);
         return target;
       },
       files: () => Promise.reject(new Error('FakeTreeReader: only dir() is implemented')),

@@ -1,11 +1,23 @@
 import * as path from 'node:path';
-import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
+import { type LifecycleService, resolveSafeChildPath, type UrlReaderService } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { DEFAULT_TEMPLATE_SET, isSvcgenError } from '../engine';
+import * as YAML from 'yaml';
+import {
+  BUILTIN_TEMPLATES_DIR,
+  DEFAULT_TEMPLATE_SET,
+  isSvcgenError,
+  isTemplateSetUrl,
+  type Output,
+  type TemplateChain,
+} from '../engine';
+import { UrlTemplateSets } from '../urlSets';
 import { SvcgenWorkerEngine } from '../worker';
 import { formatKiB, writeOutput } from '../writer';
 import { examples } from './render.examples';
+
+/** The answers file the core writes into every render (see the core's template_set.rs). */
+const ANSWERS_FILE = '.svcgen/answers.yaml';
 
 /** Options of {@link createSvcgenRenderAction}. */
 export interface SvcgenRenderActionOptions {
@@ -15,6 +27,18 @@ export interface SvcgenRenderActionOptions {
    * the same name. Relative folders are resolved against the backend's working directory.
    */
   templateDirs?: string[];
+  /**
+   * The backend's URL reader (`coreServices.urlReader`): with it, `templateSet` (and a set's
+   * `extends`) may be a URL it can read as a tree, such as a GitHub or GitLab tree at a tag.
+   */
+  urlReader?: UrlReaderService;
+  /**
+   * Where sets read from URLs are cached; owned by the action. Defaults to a fresh private folder
+   * under the OS temporary folder.
+   */
+  urlCacheDir?: string;
+  /** With it, the sets read from URLs are removed from disk when the backend shuts down. */
+  lifecycle?: LifecycleService;
 }
 
 /**
@@ -26,6 +50,8 @@ export interface SvcgenRenderActionOptions {
  */
 export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}) {
   const engine = new SvcgenWorkerEngine({ templateDirs: options.templateDirs });
+  const urlSets = options.urlReader && new UrlTemplateSets(options.urlReader, { cacheDir: options.urlCacheDir });
+  if (urlSets) options.lifecycle?.addShutdownHook(() => urlSets.dispose());
 
   return createTemplateAction({
     id: 'svcgen:render',
@@ -39,7 +65,18 @@ export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}
         templateSet: z =>
           z
             .string({
-              description: `Name of the template set to render: a set built into the module or found in svcgen.templateDirs. Defaults to "${DEFAULT_TEMPLATE_SET}".`,
+              description:
+                'The template set to render: the name of a set built into the module or found in svcgen.templateDirs, ' +
+                "or a URL the backend's URL readers can read as a tree (a GitHub or GitLab tree at a tag or branch, " +
+                `e.g. https://github.com/acme/templates/tree/v1.2.0/microservice). Defaults to "${DEFAULT_TEMPLATE_SET}".`,
+            })
+            .optional(),
+        templateVersion: z =>
+          z
+            .string({
+              description:
+                'An npm-style semver range (e.g. "^1.2.0", ">=1.0.0 <2.0.0") the template set\'s version must satisfy; ' +
+                'the step fails before writing anything otherwise.',
             })
             .optional(),
         values: z =>
@@ -65,6 +102,23 @@ export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}
           }),
         templateSet: z => z.string({ description: 'Name of the rendered template set.' }),
         templateVersion: z => z.string({ description: 'Version of the rendered template set.' }),
+        templateSource: z =>
+          z.string({
+            description:
+              'Where the template set was read: its URL, "bundled" for a set built into the module, or its folder in svcgen.templateDirs.',
+          }),
+        templateLayers: z =>
+          z.array(
+            z.object({
+              name: z.string(),
+              version: z.string(),
+              source: z.string(),
+            }),
+            {
+              description:
+                'The chain of template sets rendered: the set asked for first, then the set it extends, and so on (one entry for a set without extends).',
+            },
+          ),
       },
     },
 
@@ -86,20 +140,41 @@ export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}
       const targetRel = path.relative(ctx.workspacePath, targetDir).split(path.sep).join('/');
       const targetShown = targetRel ? `./${targetRel}` : './';
 
-      const setDir = await engine.resolveTemplateSet(setName);
-      let output;
+      if (isTemplateSetUrl(setName) && !urlSets) {
+        throw new InputError(
+          `svcgen: template set ${setName} is a URL, but this action was created without a URL reader; add the module to the backend (it reads URLs through coreServices.urlReader)`,
+        );
+      }
+      // Sets named by URL (the one asked for, or a base its manifest extends) come through the
+      // backend's URL readers, cached by ETag; names and relative paths are resolved by the engine.
+      const chain = await engine.resolveChain(setName, { fetchUrl: urlSets?.fetcher(ctx.logger) });
+      let output: Output;
       try {
-        output = await engine.render(setDir, ctx.input.values);
+        // An empty range (a template passing an unset parameter) asks for no particular version.
+        const range = ctx.input.templateVersion?.trim();
+        if (range) await engine.checkVersion(chain, range);
+        output = await engine.render(chain, ctx.input.values);
       } catch (err) {
         if (isSvcgenError(err) && err.kind === 'validation') {
           // No cause: InputError would append the same problems to the message a second time.
           throw new InputError(`svcgen: template set "${setName}": ${err.message}`);
         }
+        if (isSvcgenError(err) && err.kind === 'version') {
+          throw new InputError(`svcgen: templateVersion: ${err.message}`);
+        }
         throw err;
       }
       const { name, version } = output.template;
-      ctx.logger.info(`svcgen: validated values for ${name}@${version}`);
+      const layers = output.template.layers.map((layer, i) => ({
+        name: layer.name,
+        version: layer.version,
+        source: sourceOf(chain, i),
+      }));
+      const shownLayers = layers.length > 1 ? ` (${layers.map(l => `${l.name}@${l.version}`).join(' extends ')})` : '';
+      ctx.logger.info(`svcgen: validated values for ${name}@${version}${shownLayers} from ${layers[0].source}`);
       ctx.logger.info(`svcgen: planned ${output.files.length} files`);
+      // Outputs are shown on the task page and stored with the task: never a secret's value.
+      const derived = redact(output.validated.derived, secretValues(output)) as Record<string, unknown>;
 
       const written = await writeOutput(output, targetDir);
       const ms = Math.round(performance.now() - started);
@@ -112,9 +187,49 @@ export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}
         'files',
         written.paths.map(p => (targetRel ? `${targetRel}/${p}` : p)),
       );
-      ctx.output('derived', output.validated.derived);
+      ctx.output('derived', derived);
       ctx.output('templateSet', name);
       ctx.output('templateVersion', version);
+      ctx.output('templateSource', layers[0].source);
+      ctx.output('templateLayers', layers);
     },
   });
+}
+
+/**
+ * Where this backend read the i-th set of the chain: its URL, `bundled` for a set built into the
+ * module, else its folder (in svcgen.templateDirs, or beside the overlay that extends it).
+ */
+function sourceOf(chain: TemplateChain, i: number): string {
+  const source = chain.sources[i];
+  if (isTemplateSetUrl(source)) return source;
+  const dir = path.resolve(chain.dirs[i]);
+  return dir.startsWith(BUILTIN_TEMPLATES_DIR + path.sep) ? 'bundled' : dir;
+}
+
+/**
+ * The values of the parameters marked `secret: true`: those the core leaves out of the answers
+ * file it writes (every other parameter is recorded there, even when null).
+ */
+function secretValues(output: Output): string[] {
+  const index = output.files.findIndex(f => f.path === ANSWERS_FILE);
+  if (index < 0) return [];
+  const offset = output.files.slice(0, index).reduce((sum, f) => sum + f.size, 0);
+  const text = Buffer.from(output.data.buffer, output.data.byteOffset + offset, output.files[index].size).toString('utf8');
+  const recorded = (YAML.parse(text) as { values?: Record<string, unknown> } | null)?.values ?? {};
+  return Object.entries(output.validated.values)
+    .filter(([key, value]) => !(key in recorded) && value !== null && value !== undefined && value !== '')
+    .map(([, value]) => (typeof value === 'string' ? value : JSON.stringify(value)));
+}
+
+/** `value` with every occurrence of a secret in its strings replaced by `***` (as Backstage redacts task secrets). */
+function redact(value: unknown, secrets: string[]): unknown {
+  if (!secrets.length) return value;
+  if (typeof value === 'string') return secrets.reduce((text, secret) => text.split(secret).join('***'), value);
+  if (Array.isArray(value)) return value.map(v => redact(v, secrets));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, secrets)]));
+  }
+  // A secret number or boolean derived as is: compare its text.
+  return value !== null && secrets.includes(JSON.stringify(value)) ? '***' : value;
 }
