@@ -30,9 +30,14 @@ TIERS = ("static", "build", "run")
 # --------------------------------------------------------------------------- matrix
 
 def expand_matrix(matrix: dict) -> list[dict]:
-    """[{name, values, ci}] in matrix order: product sets first, then named sets."""
+    """[{name, values, ci, template?}] in matrix order: product sets first, then named sets.
+
+    A named set's `template` (a folder relative to the repository, e.g. an overlay that `extends` the
+    matrix's template) renders it instead of the matrix's template; sets `from` it inherit it.
+    """
     base = dict(matrix.get("base") or {})
     sets: dict[str, dict] = {}
+    templates: dict[str, str] = {}
     axes = matrix.get("product") or {}
     keys = list(axes)
     for combo in itertools.product(*(axes[k] for k in keys)):
@@ -43,11 +48,15 @@ def expand_matrix(matrix: dict) -> list[dict]:
         if entry["name"] in sets:
             raise ValueError(f"matrix.yaml: set {entry['name']!r} defined twice")
         sets[entry["name"]] = {**parent, **(entry.get("values") or {})}
+        template = entry.get("template") or templates.get(entry.get("from") or "")
+        if template:
+            templates[entry["name"]] = template
     ci = set(matrix.get("ci") or [])
     unknown = ci - set(sets)
     if unknown:
         raise ValueError(f"matrix.yaml: ci names unknown sets {sorted(unknown)}")
-    return [{"name": n, "values": v, "ci": n in ci} for n, v in sets.items()]
+    return [{"name": n, "values": v, "ci": n in ci, **({"template": templates[n]} if n in templates else {})}
+            for n, v in sets.items()]
 
 
 def matrix_checks(matrix: dict, sets: list[dict], manifest: dict) -> list[Check]:
@@ -111,6 +120,8 @@ def generate(root: Path, out_root: Path, entry: dict, template_dir: str | None) 
     if target.exists():
         return target, Check("generate", "preview", FAIL, 0, f"cannot empty {target} (in use by another run?)")
     t = Timer()
+    if entry.get("template"):  # its own set (an overlay finds its base by itself), whatever --template-dir says
+        template_dir = str(root / entry["template"])
     template = ["--template-dir", str(Path(template_dir).resolve())] if template_dir else []
     preview = os.environ.get("SVCGEN_HARNESS_PREVIEW") or str(root / "plugin-ts" / "bin" / "svcgen-preview.js")
     r = run(["node", preview, *template, "--values", str(values_file), "--out", str(target)], cwd=root, timeout=120)
@@ -147,7 +158,8 @@ def main(args: argparse.Namespace, root: Path, here: Path) -> int:
     if args.list:
         for s in all_sets:
             changed = {k: v for k, v in s["values"].items() if matrix["base"].get(k) != v}
-            print(f"{s['name']:28} {'ci ' if s['ci'] else '   '} {changed}")
+            print(f"{s['name']:28} {'ci ' if s['ci'] else '   '} {changed}"
+                  + (f" (template {s['template']})" if s.get("template") else ""))
         return 0
 
     tiers = list(TIERS) if args.tier == "all" else [args.tier]

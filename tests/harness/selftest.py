@@ -453,6 +453,12 @@ def selftest_conventions(results: Results) -> None:
     sets = harness_core.expand_matrix(matrix)
     results.expect("matrix.yaml covers the manifest", harness_core.matrix_checks(matrix, sets, manifest)[0].status
                    == "pass", harness_core.matrix_checks(matrix, sets, manifest)[0].detail)
+    mini = {"base": {"a": 1}, "sets": [{"name": "o", "template": "examples/o", "values": {"b": 2}},
+                                      {"name": "o2", "from": "o", "values": {"a": 3}}, {"name": "p"}]}
+    got = [(s["name"], s["values"], s.get("template")) for s in harness_core.expand_matrix(mini) if s["name"]]
+    results.expect("a named set's template is its own and inherited by the sets `from` it",
+                   got == [("o", {"a": 1, "b": 2}, "examples/o"), ("o2", {"a": 3, "b": 2}, "examples/o"),
+                           ("p", {"a": 1}, None)], repr(got))
     shrunk = dict(matrix, sets=[], ci=["python-rest-postgresql", "nodejs-grpc-none"])
     check = harness_core.matrix_checks(shrunk, harness_core.expand_matrix(shrunk), manifest)[0]
     results.expect("a matrix without the named sets fails coverage: messageQueue values, CI misses go",
