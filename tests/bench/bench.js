@@ -10,6 +10,7 @@ const os = require('node:os');
 const path = require('node:path');
 const common = require('./lib/common');
 const { runWorker, checkEngine, PYTHON, BENCH } = require('./lib/run');
+const { measureLoad } = require('./lib/load');
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
@@ -234,7 +235,7 @@ async function main() {
     }
   }
 
-  // 4. Growth: the set ×1, ×10, ×100 files.
+  // 4. Growth: the set ×1, ×10, ×100 files; rendering, and loading in fresh processes (lib/load.js).
   phaseLoad('4');
   results.growth = [];
   for (const times of [1, 10, 100]) {
@@ -243,13 +244,15 @@ async function main() {
     const gFile = times === 1 ? jobFile : common.writeJob(gJob, `x${times}`);
     const n = runNative('warm', dir, valuesFile);
     const { result: w } = runWorker('wasm', ['warm', gFile], { SVCGEN_BENCH_WARM: JSON.stringify({ ...WARM, maxRuns: times === 100 ? 200 : WARM.maxRuns }) });
+    const load = measureLoad({ dir, times, runs: QUICK ? 3 : 7, native: NATIVE, valuesFile, startupDir: SET_DIR });
     results.growth.push({
       times,
       setFiles: common.readSet(dir).length,
       outputFiles: gJob.files.length,
       outputBytes: gJob.expectedBytes,
-      wasm: { render: stripTimes(w), loadMs: w.prepareMs },
-      native: { render: n.summary, loadMs: n.prepareMs },
+      wasm: { render: stripTimes(w) },
+      native: { render: n.summary },
+      load,
     });
     log('growth', times, 'wasm', w.median.toFixed(3), 'native', n.summary.median.toFixed(3));
   }

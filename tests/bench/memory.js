@@ -26,7 +26,7 @@ const memory = instances[0].exports.memory;
 
 const files = common.readSet(setDir);
 const values = common.exampleValues();
-const set = core.TemplateSet.load(files);
+const set = common.loadSet(common.packSet(files), core);
 
 const samples = [];
 function sample(done) {

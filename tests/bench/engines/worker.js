@@ -3,6 +3,8 @@
 //   warm    compiles once, then times full renders; prints a JSON line
 //   cold    (fresh process) times load + compile + first full render; prints a JSON line
 //   phases  (wasm only) times each call of the binding separately, for the profile
+//   load    (wasm only; fresh process) times require, the process's first TemplateSet.load of the
+//           set and a second one; the set is read and packed before timing
 //   action  (ENGINE ignored) times the action's two halves in plugin-ts: SvcgenEngine.render of the
 //           built-in set and of the job's copy in a configured folder, then writeOutput
 // Reading the job and the template files from disk is done before any timing starts, for every engine.
@@ -18,7 +20,7 @@ const { engines, verbatimBuffers } = require('./js');
 const engine = engines[engineName];
 if (!engine && mode !== 'action') throw new Error(`unknown engine ${engineName}`);
 const input = {
-  sources: engineName === 'wasm' && mode !== 'action' ? common.readSet(job.set.dir) : null,
+  sources: engineName === 'wasm' && mode !== 'action' ? common.packSet(common.readSet(job.set.dir)) : null,
   verbatim: verbatimBuffers(job),
 };
 
@@ -42,10 +44,33 @@ if (mode === 'cold') {
   const prepareMs = performance.now() - t0;
   const opts = JSON.parse(process.env.SVCGEN_BENCH_WARM || '{}');
   const times = common.timeWarm(renderer.render, opts);
-  console.log(JSON.stringify({ engine: engineName, mode, prepareMs, ...common.summarize(times), times }));
+  console.log(JSON.stringify({ engine: engineName, mode, prepareMs, ...renderer.detail, ...common.summarize(times), times }));
+} else if (mode === 'load') {
+  // SVCGEN_BENCH_LOAD_AFTER=DIR: first load the set in DIR and leave V8 a second to finish
+  // compiling what that made hot, like a backend that compiled its bundled sets at startup.
+  const after = process.env.SVCGEN_BENCH_LOAD_AFTER;
+  const before = after ? common.packSet(common.readSet(after)) : null;
+  const t0 = performance.now();
+  const core = require(common.GLUE);
+  const t1 = performance.now();
+  if (before) {
+    common.loadSet(before, core).free();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  }
+  const t2 = performance.now();
+  const first = common.loadSet(input.sources, core);
+  const t3 = performance.now();
+  first.free();
+  const t4 = performance.now();
+  common.loadSet(input.sources, core).free();
+  const t5 = performance.now();
+  console.log(JSON.stringify({
+    engine: engineName, mode, after: after || null, requireMs: t1 - t0, firstLoadMs: t3 - t2, secondLoadMs: t5 - t4,
+    files: input.sources.index.reduce((n, l) => n + l.files.length, 0), bytes: input.sources.data.length,
+  }));
 } else if (mode === 'phases') {
   const core = require(common.GLUE);
-  const set = core.TemplateSet.load(input.sources);
+  const set = common.loadSet(input.sources, core);
   const quick = { warmupMs: 300, minRuns: 30, minMs: 2000, maxRuns: 5000 };
   const time = (fn) => common.summarize(common.timeWarm(fn, quick));
   const values = job.values;
@@ -59,7 +84,7 @@ if (mode === 'cold') {
     validate: time(() => set.validate(values)),
     plan: time(() => set.plan(values)),
     render: time(() => set.render(values)),
-    load: time(() => core.TemplateSet.load(input.sources).free()),
+    load: time(() => common.loadSet(input.sources, core).free()),
     // The host's side of the boundary, measured in JS alone: values to JSON text, the output's
     // metadata back from JSON text, the bytes copied out of linear memory.
     hostStringifyValues: time(() => JSON.stringify(values)),

@@ -54,13 +54,15 @@ function markdown(r, labels) {
     out.push('');
   }
 
-  out.push('## Growth with the set (warm render and load, ms)', '');
-  out.push('| set | set files | output files | output bytes | WASM render | per output file (µs) | native render | WASM / native | WASM load | native load |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|');
+  out.push('## Growth with the set (warm render, ms)', '');
+  out.push('| set | set files | output files | output bytes | WASM render | per output file (µs) | native render | WASM / native |');
+  out.push('|---|---|---|---|---|---|---|---|');
   for (const g of r.growth) {
-    out.push(`| ×${g.times} | ${g.setFiles} | ${g.outputFiles} | ${g.outputBytes} | ${ms(g.wasm.render)} | ${f((g.wasm.render.median * 1000) / g.outputFiles, 1)} | ${ms(g.native.render)} | ${ratio(g.wasm.render.median, g.native.render.median)} | ${f(g.wasm.loadMs, 1)} | ${f(g.native.loadMs, 1)} |`);
+    out.push(`| ×${g.times} | ${g.setFiles} | ${g.outputFiles} | ${g.outputBytes} | ${ms(g.wasm.render)} | ${f((g.wasm.render.median * 1000) / g.outputFiles, 1)} | ${ms(g.native.render)} | ${ratio(g.wasm.render.median, g.native.render.median)} |`);
   }
   out.push('');
+  out.push(`### Loading (ms, fresh processes, ${r.growth[0].load.wasm.first.runs} of each kind)`, '');
+  out.push(require('./load').loadTable(r.growth.map((g) => g.load)), '');
 
   const m = r.memory;
   out.push('## Memory over renders in one process', '');
@@ -118,6 +120,9 @@ function markdown(r, labels) {
   const g1 = r.growth[0];
   const g100 = r.growth[r.growth.length - 1];
   const perFile = (g) => g.wasm.render.median / g.outputFiles;
+  const loadRatio = (g) => g.load.wasm.afterStartup.median / g.load.native.first.median;
+  const firstRatio = (g) => g.load.wasm.first.median / g.load.native.first.median;
+  out.push(`| WASM load within 3× of native (×1, ×10, ×100) | after the bundled set: ${r.growth.map((g) => `${loadRatio(g).toFixed(2)}×`).join(', ')}; first of a process: ${r.growth.map((g) => `${firstRatio(g).toFixed(2)}×`).join(', ')} | ${yes(r.growth.every((g) => loadRatio(g) <= 3))} |`);
   out.push(`| growth linear (×1 → ×${g100.times}) | per output file ${f(perFile(g1) * 1000, 1)} → ${f(perFile(g100) * 1000, 1)} µs (${ratio(perFile(g100), perFile(g1))}) | ${yes(perFile(g100) / perFile(g1) < 1.5)} |`);
   out.push('');
 

@@ -3,6 +3,7 @@
 //!   svcgen-bench-native warm   SET_DIR VALUES.json   compile once, then time full renders
 //!   svcgen-bench-native cold   SET_DIR VALUES.json   load + compile + first render (fresh process)
 //!   svcgen-bench-native phases SET_DIR VALUES.json   validate / plan / render / load, each timed
+//!   svcgen-bench-native load   SET_DIR VALUES.json   the process's first load of the set, and a second
 //!
 //! Files are read from disk before any timing starts. Prints one JSON line (times in ms).
 
@@ -56,6 +57,17 @@ fn main() {
                 "{}",
                 json!({"engine": "native", "mode": "warm", "prepareMs": prepare, "files": out.files.len(),
                        "bytes": out.data.len(), "hash": fnv(&out.data), "summary": summarize(&times), "times": times})
+            );
+        }
+        "load" => {
+            let t0 = Instant::now();
+            drop(TemplateSet::load(files.clone()).expect("load"));
+            let first = ms(t0.elapsed());
+            let t1 = Instant::now();
+            drop(TemplateSet::load(files).expect("load"));
+            println!(
+                "{}",
+                json!({"engine": "native", "mode": "load", "firstLoadMs": first, "secondLoadMs": ms(t1.elapsed())})
             );
         }
         "phases" => {
