@@ -9,6 +9,7 @@
 # npm; SVCGEN_E2E_NODE_LINE=24 for the other one):
 #   single-backend.test.js  catalog, actions, a task with the story's values, faults, dry-run (SQLite)
 #   replicas.test.js        20 tasks across two replicas on one PostgreSQL, restart while queued
+#   template-versions.test.js  a template set read from git at two tags through the GitHub URL reader, cached by ETag
 # and prints the measurements at the end.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -57,6 +58,7 @@ suite() { # suite LABEL TIMEOUT_S COMMAND...
 machine="Node $(node -v)"
 suite "$machine, one backend (SQLite)" 600 node --test tests/e2e/single-backend.test.js
 suite "$machine, two replicas (PostgreSQL)" 900 node --test tests/e2e/replicas.test.js
+suite "$machine, template sets from git (SQLite)" 300 node --test tests/e2e/template-versions.test.js
 
 line="${SVCGEN_E2E_NODE_LINE:-22}"
 if setup="$(bash tests/e2e/setup-node.sh "$line")"; then
@@ -65,6 +67,7 @@ if setup="$(bash tests/e2e/setup-node.sh "$line")"; then
   current="Node $("$node_bin" -v)"
   suite "$current, one backend (SQLite)" 600 env SVCGEN_E2E_BACKEND_DIR="$backend_copy" "$node_bin" --test tests/e2e/single-backend.test.js
   suite "$current, two replicas (PostgreSQL)" 900 env SVCGEN_E2E_BACKEND_DIR="$backend_copy" "$node_bin" --test tests/e2e/replicas.test.js
+  suite "$current, template sets from git (SQLite)" 300 env SVCGEN_E2E_BACKEND_DIR="$backend_copy" "$node_bin" --test tests/e2e/template-versions.test.js
 else
   status=1
   failed+=("setting up Node $line")

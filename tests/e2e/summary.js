@@ -55,5 +55,11 @@ for (const [node, m] of byNode) {
     const t = m['restart.interruptedTask'];
     lines.push(`task interrupted by the restart: ${t.status}${t.error ? ` (${t.error})` : ''}, ${ms(t.afterRestartMs)} after the restart`);
   }
+  if (m['setFromGit.firstTaskMs'] !== undefined) {
+    lines.push(
+      `template set from git, POST to end: first read ${ms(m['setFromGit.firstTaskMs'])}, new tag ${ms(m['setFromGit.newVersionTaskMs'])}, ` +
+        `same tag again (cached) ${ms(m['setFromGit.cachedTaskMs'])}`,
+    );
+  }
   for (const line of lines) console.log(`    ${line}`);
 }

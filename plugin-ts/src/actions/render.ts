@@ -160,7 +160,8 @@ export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}
           throw new InputError(`svcgen: template set "${setName}": ${err.message}`);
         }
         if (isSvcgenError(err) && err.kind === 'version') {
-          throw new InputError(`svcgen: templateVersion: ${err.message}`);
+          const from = isTemplateSetUrl(setName) ? ` (read from ${setName})` : '';
+          throw new InputError(`svcgen: templateVersion: ${err.detail}${from}`);
         }
         throw err;
       }

@@ -17,13 +17,16 @@ async function json(res, what) {
   return { status: res.status, body };
 }
 
-/** POST /api/scaffolder/v2/tasks; returns { status, body, postedAt } (postedAt = Date.now() before sending). */
-async function createTask(backend, templateRef, values) {
+/**
+ * POST /api/scaffolder/v2/tasks; returns { status, body, postedAt } (postedAt = Date.now() before
+ * sending). `secrets` reach the template as `${{ secrets.name }}`, never stored in the task's spec.
+ */
+async function createTask(backend, templateRef, values, secrets) {
   const postedAt = Date.now();
   const res = await backend.fetch('/api/scaffolder/v2/tasks', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ templateRef, values }),
+    body: JSON.stringify(secrets ? { templateRef, values, secrets } : { templateRef, values }),
   });
   return { ...(await json(res, 'POST /v2/tasks')), postedAt };
 }
