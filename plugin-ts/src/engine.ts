@@ -395,8 +395,7 @@ export class SvcgenEngine {
       if (!(await exists(path.join(dir, MANIFEST_FILE)))) {
         throw new InputError(`svcgen: template set ${ref}${extendedBy}: no ${MANIFEST_FILE} in ${dir}`);
       }
-      const source = from && !path.isAbsolute(ref) ? path.posix.normalize(`${from.source}/${ref}`) : ref;
-      return { dir, source };
+      return { dir, source: this.sourceOfFolder(dir) };
     }
     try {
       return { dir: await this.resolveTemplateSet(ref), source: ref };
@@ -404,6 +403,21 @@ export class SvcgenEngine {
       if (from && err instanceof InputError) throw new InputError(err.message.replace(/^svcgen: /, `svcgen: ${from.source} extends: `));
       throw err;
     }
+  }
+
+  /**
+   * How the answers file records a set found by path: its name when it is one of the search
+   * folders' sets, else its path relative to the working folder, so that no machine's absolute
+   * path lands in a generated repository unless the set lives outside the working folder.
+   */
+  private sourceOfFolder(dir: string): string {
+    for (const root of this.searchDirs) {
+      if (path.dirname(dir) === root) return path.basename(dir);
+    }
+    const relative = path.relative(process.cwd(), dir);
+    if (!relative) return '.';
+    if (relative.startsWith('..') || path.isAbsolute(relative)) return dir;
+    return relative.split(path.sep).join('/');
   }
 
   /**
