@@ -102,13 +102,20 @@ test('svcgen:render is listed by GET /v2/actions with its input schema and examp
   const render = actions.find(a => a.id === 'svcgen:render');
   const input = render.schema.input;
   assert.equal(input.type, 'object');
-  assert.deepEqual(Object.keys(input.properties).sort(), ['targetPath', 'templateSet', 'values']);
+  assert.deepEqual(Object.keys(input.properties).sort(), ['targetPath', 'templateSet', 'templateVersion', 'values']);
   assert.deepEqual(input.required, ['values']);
   assert.equal(input.properties.values.type, 'object');
   for (const [name, prop] of Object.entries(input.properties)) {
     assert.ok(prop.description && prop.description.length > 10, `input ${name} has a description`);
   }
-  assert.deepEqual(Object.keys(render.schema.output.properties).sort(), ['derived', 'files', 'templateSet', 'templateVersion']);
+  assert.deepEqual(Object.keys(render.schema.output.properties).sort(), [
+    'derived',
+    'files',
+    'templateLayers',
+    'templateSet',
+    'templateSource',
+    'templateVersion',
+  ]);
   assert.ok(render.examples.length >= 2, 'has examples');
   for (const example of render.examples) {
     assert.ok(example.description, 'each example has a description');
