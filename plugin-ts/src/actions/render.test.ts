@@ -386,6 +386,28 @@ describe('svcgen:render', () => {
       assert.equal(later.outputs.get('templateVersion'), '1.1.0');
     });
 
+    it('reads the base of a set read from a URL relative to its URL, through the same reader', async () => {
+      const { action: fromUrl, reader } = await urlAction();
+      const overlay = await tempDir('svcgen-overlay-');
+      dirs.push(overlay);
+      await fs.writeFile(
+        path.join(overlay, 'manifest.yaml'),
+        "name: tiny-overlay\nversion: 2.0.0\nextends:\n  set: ../tiny\n  version: '^1.0.0'\nparameters:\n  replicas: { default: 2 }\n",
+      );
+      const overlayUrl = 'https://github.com/acme/svcgen-templates/tree/v1.0.0/tiny-overlay';
+      reader.serve(overlayUrl, overlay, 'c0ffee');
+      const { ctx, logger, outputs } = context(workspace, { templateSet: overlayUrl, templateVersion: '2.x', values: { serviceName: 'orders' } });
+      await fromUrl.handler(ctx);
+      assert.deepEqual(outputs.get('templateLayers'), [
+        { name: 'tiny-overlay', version: '2.0.0', source: overlayUrl },
+        { name: 'tiny', version: '1.0.0', source: url },
+      ]);
+      assert.equal(outputs.get('templateSource'), overlayUrl);
+      assert.deepEqual(reader.calls.map(c => c.url), [overlayUrl, url]);
+      assert.match(logger.lines[2], /^svcgen: validated values for tiny-overlay@2\.0\.0 \(tiny-overlay@2\.0\.0 extends tiny@1\.0\.0\) from /);
+      assert.match((await readTree(workspace)).get('README.md')!.contents.toString(), /replicas: 2/);
+    });
+
     it('checks templateVersion against the set read from the URL', async () => {
       const { action: fromUrl } = await urlAction();
       const { ctx } = context(workspace, { templateSet: url, templateVersion: '>=2', values: { serviceName: 'a' } });
