@@ -90,6 +90,32 @@ describe('engine', () => {
     }
   });
 
+  it('keeps the 16 most recently used chains compiled, freeing the others', async () => {
+    const root = await tempDir();
+    try {
+      const dirs = await Promise.all(
+        Array.from({ length: 18 }, async (_, i) => {
+          const dir = path.join(root, `tiny-${i}`);
+          await fs.cp(TINY_SET, dir, { recursive: true });
+          return dir;
+        }),
+      );
+      const engine = new SvcgenEngine();
+      await engine.render(dirs[0], { serviceName: 'abc' });
+      for (const dir of dirs.slice(1, 16)) await engine.render(dir, { serviceName: 'abc' });
+      // Using the first one again makes the second the least recently used.
+      await engine.render(dirs[0], { serviceName: 'abc' });
+      for (const dir of dirs.slice(16)) await engine.render(dir, { serviceName: 'abc' });
+      assert.equal(__testing.isCached(dirs[0]), true, 'recently used');
+      assert.equal(__testing.isCached(dirs[1]), false, 'least recently used: freed');
+      assert.equal(__testing.isCached(dirs[2]), false, 'next least recently used: freed');
+      assert.equal(__testing.isCached(dirs[17]), true);
+      assert.deepEqual((await engine.render(dirs[1], { serviceName: 'abc' })).files.length, 3, 'a freed chain compiles again');
+    } finally {
+      await removeDir(root);
+    }
+  });
+
   it('warms up by compiling every set it finds, reporting the broken ones', async () => {
     const { compiled, failed } = await new SvcgenEngine({ templateDirs: [FIXTURES] }).warmUp();
     assert.ok(compiled.includes('microservice@0.1.0'), compiled.join(', '));

@@ -121,7 +121,14 @@ interface CompiledSet {
 
 let glue: GlueModule | undefined;
 let instanceGeneration = 0;
+/** Compiled chains, least recently used first. */
 const compiledSets = new Map<string, CompiledSet>();
+
+/**
+ * How many compiled chains are kept: every version of a set read by URL is a chain of its own, so
+ * the cache must not grow with each new commit of a branch.
+ */
+const MAX_COMPILED_SETS = 16;
 
 function currentGlue(): GlueModule {
   if (!glue) {
@@ -449,7 +456,11 @@ export class SvcgenEngine {
     const chain = typeof set === 'string' ? await this.resolveChain(path.resolve(set), { allowPath: true }) : set;
     const key = chainKey(chain);
     const cached = compiledSets.get(key);
-    if (cached && (await unchanged(cached.watched))) return () => cached.set;
+    if (cached && (await unchanged(cached.watched))) {
+      compiledSets.delete(key);
+      compiledSets.set(key, cached);
+      return () => cached.set;
+    }
     const sources = await this.compile(chain);
     return core => sources.install(core);
   }
@@ -491,7 +502,13 @@ export class SvcgenEngine {
       install(core) {
         const set = core.TemplateSet.load(index, data);
         compiledSets.get(key)?.set.free();
+        compiledSets.delete(key);
         compiledSets.set(key, { set, watched });
+        for (const [oldest, { set: evicted }] of compiledSets) {
+          if (compiledSets.size <= MAX_COMPILED_SETS) break;
+          evicted.free();
+          compiledSets.delete(oldest);
+        }
         return set;
       },
     };
