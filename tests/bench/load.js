@@ -38,6 +38,7 @@ const results = {
   cpu: `${os.cpus()[0].model} × ${os.cpus().length}`,
   loadAtStart: os.loadavg().map((x) => +x.toFixed(2)),
   runs: RUNS,
+  gitHead: require('node:child_process').execFileSync('git', ['-C', common.ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
   rows: [],
 };
 for (const times of [1, 10, 100]) {
