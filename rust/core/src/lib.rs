@@ -21,6 +21,7 @@ mod manifest;
 mod paths;
 mod template_set;
 mod tree;
+mod update;
 mod validate;
 
 pub use error::{Error, ErrorKind, Problem};
@@ -30,3 +31,4 @@ pub use template_set::{
     Output, OutputFile, Plan, PlannedFile, SourceFile, TemplateInfo, TemplateSet, Validated, ANSWERS_FILE,
 };
 pub use tree::format_tree;
+pub use update::{update, Change, ChangeKind, Conflict, ConflictKind, Renamed, RepoFile, Update, UpdateSummary};

@@ -397,6 +397,12 @@ impl TemplateSet {
 
     /// Generates every file for these values, in memory.
     pub fn render(&self, values: &Json) -> Result<Output, Error> {
+        self.render_with_sources(values).map(|(output, _)| output)
+    }
+
+    /// Renders like [`TemplateSet::render`], and names the template-set file each output file
+    /// comes from, in the order of `files` (an update follows a file whose output path moved).
+    pub(crate) fn render_with_sources(&self, values: &Json) -> Result<(Output, Vec<&str>), Error> {
         let mut budget = Budget::new(self.manifest.limits);
         let Prepared {
             validated,
@@ -405,7 +411,9 @@ impl TemplateSet {
         } = self.prepare(values, &mut budget)?;
         let mut data = Vec::new();
         let mut files = Vec::with_capacity(planned.len());
+        let mut sources = Vec::with_capacity(planned.len());
         for (path, entry) in planned {
+            sources.push(entry.source.as_str());
             let start = data.len();
             match &entry.contents {
                 Contents::Verbatim(bytes) => {
@@ -434,12 +442,13 @@ impl TemplateSet {
                 size: data.len() - start,
             });
         }
-        Ok(Output {
+        let output = Output {
             template: self.info(),
             validated,
             files,
             data,
-        })
+        };
+        Ok((output, sources))
     }
 
     /// Validates, then decides which entries are generated and where, refusing unsafe or clashing paths.
