@@ -22,6 +22,20 @@ const BIN = path.join(PACKAGE_ROOT, 'bin', 'svcgen-preview.js');
 /** An overlay of the tiny set, extending it by the relative path ../tiny. */
 const TINY_OVERLAY = path.join(FIXTURES, 'tiny-overlay');
 
+/**
+ * Renders in this process as the CLI does in `cwd`: the answers file records a set's folder
+ * relative to the working folder.
+ */
+async function renderIn(cwd: string, set: string, values: unknown) {
+  const before = process.cwd();
+  process.chdir(cwd);
+  try {
+    return await new SvcgenEngine().render(set, values);
+  } finally {
+    process.chdir(before);
+  }
+}
+
 interface Result {
   code: number;
   stdout: string;
@@ -55,7 +69,7 @@ describe('svcgen-preview', () => {
     );
     assert.equal(result.code, 0, result.stderr);
     const engine = new SvcgenEngine();
-    const tree = engine.formatTree((await engine.render(TINY_SET, values)).files);
+    const tree = engine.formatTree((await renderIn(cwd, TINY_SET, values)).files);
     assert.ok(tree.includes('run.sh'));
     assert.equal(result.stdout, `tiny@1.0.0 would generate (nothing written; add --out DIR to write):\n${tree}`);
     assert.equal(result.stderr, '');
@@ -72,7 +86,7 @@ describe('svcgen-preview', () => {
     const outDir = path.join(await fs.realpath(cwd), 'out');
     assert.match(result.stdout, new RegExp(`wrote 4 files \\(0\\.\\d KiB\\) to ${outDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
 
-    const rendered = splitOutput(await new SvcgenEngine().render(TINY_SET, values));
+    const rendered = splitOutput(await renderIn(cwd, TINY_SET, values));
     const written = await readTree(outDir);
     assert.deepEqual(
       written,
@@ -247,7 +261,8 @@ describe('svcgen-preview', () => {
       path.join(cwd, 'wide', 'manifest.yaml'),
       `name: wide\nversion: 0.1.0\nextends:\n  set: ${pathToFileURL(TINY_OVERLAY).href}\nparameters:\n  tier:\n    enum: [gold, silver, bronze]\n`,
     );
-    const manifest = path.join(await fs.realpath(cwd), 'wide', 'manifest.yaml');
+    // Named relative to the working folder, as the set was found there.
+    const manifest = 'wide/manifest.yaml';
     let result = await preview(['--template', './wide', '--set', 'serviceName=abc', '--out', 'out'], cwd);
     assert.equal(result.code, 3);
     assert.equal(result.stdout, '');
@@ -265,7 +280,7 @@ describe('svcgen-preview', () => {
 
   it('exits 3 when a base cannot be found or is read from a URL the CLI cannot read', async () => {
     for (const [set, message] of [
-      ['../nowhere', /template set \.\.\/nowhere \(extended by .*\/bad\): no manifest\.yaml in /],
+      ['../nowhere', /template set \.\.\/nowhere \(extended by bad\): no manifest\.yaml in \/.*\/nowhere\n$/],
       ['file:///nonexistent/tiny', /template set file:\/\/\/nonexistent\/tiny: no manifest\.yaml in \/nonexistent\/tiny\n$/],
       ['https://example.com/sets/tiny', /template set https:\/\/example\.com\/sets\/tiny is read from a URL, which the preview CLI cannot do/],
     ]) {
@@ -300,6 +315,16 @@ describe('svcgen-preview', () => {
     result = await preview(['--answers', answersFile, '--set', 'replicas=4', '--json'], cwd);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout).values, { serviceName: 'abc', withScript: true, replicas: 4, tier: 'gold' });
+  });
+
+  it('re-renders from an answers file naming a set folder of the working folder', async () => {
+    await fs.cp(TINY_SET, path.join(cwd, 'mytiny'), { recursive: true });
+    let result = await preview(['--template', './mytiny', '--set', 'serviceName=abc', '--out', 'out'], cwd);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(await fs.readFile(path.join(cwd, 'out', '.svcgen', 'answers.yaml'), 'utf8'), /\n {6}source: "mytiny"\n/);
+    result = await preview(['--answers', 'out/.svcgen/answers.yaml', '--out', 'out2'], cwd);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(await readTree(path.join(cwd, 'out2')), await readTree(path.join(cwd, 'out')));
   });
 
   it('renders an answers file\'s values with the set --template names, noting the change of set', async () => {

@@ -4,7 +4,7 @@
  * repository's `.svcgen/answers.yaml` names the set and values it was generated from.
  */
 
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -219,7 +219,9 @@ type SetRef = { kind: 'name'; ref: string } | { kind: 'folder'; ref: string; dir
 
 /**
  * Reads a set reference: `--template`, `--template-dir` (always a folder) or the source an answers
- * file records. `file:` URLs are folders; other URLs are refused, as the CLI has no URL reader.
+ * file records. `file:` URLs are folders; other URLs are refused, as the CLI has no URL reader. An
+ * answers file records a folder inside the working folder by its relative path, which for a folder
+ * right there is a bare name: such a source is that folder when it holds a set, else a set name.
  */
 function setReference(options: Options): SetRef {
   const { template, templateIsDir, answers } = options;
@@ -230,14 +232,15 @@ function setReference(options: Options): SetRef {
     }
     return { kind: 'name', ref: DEFAULT_TEMPLATE_SET };
   }
+  const fromAnswers = template === undefined;
   if (ref.startsWith('file:')) return { kind: 'folder', ref, dir: fileURLToPath(ref), shown: ref };
   if (isTemplateSetUrl(ref)) {
-    const where = template === undefined ? `answers file ${answers!.file}: the set was read from ${ref}` : `--template ${ref}`;
+    const where = fromAnswers ? `answers file ${answers!.file}: the set was read from ${ref}` : `--template ${ref}`;
     throw new UsageError(
       `${where}: the preview CLI reads local folders and file: URLs only; pass --template with a local copy of the set (for a git tree, a clone at that tag)`,
     );
   }
-  if (templateIsDir || looksLikePath(ref)) {
+  if (templateIsDir || looksLikePath(ref) || (fromAnswers && existsSync(path.resolve(ref, MANIFEST_FILE)))) {
     const dir = path.resolve(ref);
     return { kind: 'folder', ref: dir, dir, shown: ref };
   }
