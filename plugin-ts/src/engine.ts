@@ -424,7 +424,8 @@ export class SvcgenEngine {
     const relative = path.relative(process.cwd(), dir);
     if (!relative) return '.';
     if (relative.startsWith('..') || path.isAbsolute(relative)) return dir;
-    return relative.split(path.sep).join('/');
+    // `./x`, never `x`: a bare word would read as a set name.
+    return `./${relative.split(path.sep).join('/')}`;
   }
 
   /**

@@ -262,7 +262,7 @@ describe('svcgen-preview', () => {
       `name: wide\nversion: 0.1.0\nextends:\n  set: ${pathToFileURL(TINY_OVERLAY).href}\nparameters:\n  tier:\n    enum: [gold, silver, bronze]\n`,
     );
     // Named relative to the working folder, as the set was found there.
-    const manifest = 'wide/manifest.yaml';
+    const manifest = './wide/manifest.yaml';
     let result = await preview(['--template', './wide', '--set', 'serviceName=abc', '--out', 'out'], cwd);
     assert.equal(result.code, 3);
     assert.equal(result.stdout, '');
@@ -280,7 +280,7 @@ describe('svcgen-preview', () => {
 
   it('exits 3 when a base cannot be found or is read from a URL the CLI cannot read', async () => {
     for (const [set, message] of [
-      ['../nowhere', /template set \.\.\/nowhere \(extended by bad\): no manifest\.yaml in \/.*\/nowhere\n$/],
+      ['../nowhere', /template set \.\.\/nowhere \(extended by \.\/bad\): no manifest\.yaml in \/.*\/nowhere\n$/],
       ['file:///nonexistent/tiny', /template set file:\/\/\/nonexistent\/tiny: no manifest\.yaml in \/nonexistent\/tiny\n$/],
       ['https://example.com/sets/tiny', /template set https:\/\/example\.com\/sets\/tiny is read from a URL, which the preview CLI cannot do/],
     ]) {
@@ -321,7 +321,7 @@ describe('svcgen-preview', () => {
     await fs.cp(TINY_SET, path.join(cwd, 'mytiny'), { recursive: true });
     let result = await preview(['--template', './mytiny', '--set', 'serviceName=abc', '--out', 'out'], cwd);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(await fs.readFile(path.join(cwd, 'out', '.svcgen', 'answers.yaml'), 'utf8'), /\n {6}source: "mytiny"\n/);
+    assert.match(await fs.readFile(path.join(cwd, 'out', '.svcgen', 'answers.yaml'), 'utf8'), /\n {6}source: "\.\/mytiny"\n/);
     result = await preview(['--answers', 'out/.svcgen/answers.yaml', '--out', 'out2'], cwd);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(await readTree(path.join(cwd, 'out2')), await readTree(path.join(cwd, 'out')));
