@@ -93,7 +93,7 @@ pub struct Renamed {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct UpdateSummary {
-    /// How many changes are [`ChangeKind::Modified`].
+    /// How many changes are [`ChangeKind::Modified`] (the answers file included, when it changes).
     pub modified: usize,
     /// How many changes are [`ChangeKind::Added`] (a renamed file's new path included).
     pub added: usize,
@@ -503,6 +503,7 @@ impl Builder {
         }
         let summary = &mut self.summary;
         summary.conflicts.sort_by(|a, b| a.path.cmp(&b.path));
+        summary.renamed.sort_by(|a, b| a.from.cmp(&b.from));
         summary.kept.sort();
         summary.deleted_by_team.sort();
         Update {

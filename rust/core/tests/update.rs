@@ -493,12 +493,18 @@ fn the_microservice_set_turns_on_redis_and_keeps_the_teams_edits() {
 
     let mut b = a.clone();
     b["redisCache"] = json!(true);
-    let started = std::time::Instant::now();
-    let update = run(&set, &a, &set, &b, &repo);
+    // Timed for the record (`--nocapture`), not asserted: the fastest of five.
+    let mut fastest = std::time::Duration::MAX;
+    let mut update = None;
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        update = Some(run(&set, &a, &set, &b, &repo));
+        fastest = fastest.min(started.elapsed());
+    }
+    let update = update.expect("updated");
     println!(
-        "update of the microservice set ({} files): {:?}, {} changes",
+        "update of the microservice set ({} files): {fastest:?}, {} changes",
         repo.len(),
-        started.elapsed(),
         update.changes.len()
     );
 
