@@ -168,7 +168,7 @@ pub fn update(
     let mut repo = Vec::with_capacity(index.len());
     for file in index {
         let contents = data
-            .get(offset..offset + file.size)
+            .get(offset..offset.saturating_add(file.size))
             .ok_or_else(|| type_error("data: shorter than the sizes in files"))?;
         offset += file.size;
         repo.push(svcgen::RepoFile {
