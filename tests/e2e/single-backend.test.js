@@ -287,11 +287,9 @@ test('a task of the overlay: pushed tree = the overlay\'s preview; it differs fr
   const { events, completion } = await api.waitForCompletion(backend, created.body.id);
   assert.equal((await api.getTask(backend, created.body.id)).status, 'completed', api.formatEvents(events));
   H.record('overlayTask.ms', Date.now() - created.postedAt);
-  // Where the backend read each layer: the overlay's folder in svcgen.templateDirs, the base
-  // built into the module (the action's documented templateSource).
-  const acmeFolder = path.join(OVERLAYS_DIR, 'acme-microservice');
+  // Both layers found by name: the overlay in svcgen.templateDirs, the base built into the module.
   const renderLogs = api.logMessages(events.filter(e => e.body.stepId === 'render'));
-  const validated = `svcgen: validated values for acme-microservice@1.0.0 (acme-microservice@1.0.0 extends microservice@0.1.0) from ${acmeFolder}`;
+  const validated = 'svcgen: validated values for acme-microservice@1.0.0 (acme-microservice@1.0.0 extends microservice@0.1.0) from acme-microservice';
   assert.ok(renderLogs.some(m => m.includes(validated)), renderLogs.join('\n'));
   for (const step of ['render', 'gitops-gitlab', 'drop-gitops', 'publish-gitlab', 'register']) {
     assert.ok(events.some(e => e.body.stepId === step && e.body.status === 'completed'), `step ${step} completed:\n${api.formatEvents(events)}`);
@@ -301,10 +299,11 @@ test('a task of the overlay: pushed tree = the overlay\'s preview; it differs fr
   const output = completion.body.output;
   assert.equal(output.templateSet, 'acme-microservice');
   assert.equal(output.templateVersion, '1.0.0');
-  assert.equal(output.templateSource, acmeFolder);
+  // Sources as the answers file records them: set names, never a folder of the backend's machine.
+  assert.equal(output.templateSource, 'acme-microservice');
   assert.deepEqual(output.templateLayers, [
-    { name: 'acme-microservice', version: '1.0.0', source: acmeFolder },
-    { name: 'microservice', version: '0.1.0', source: 'bundled' },
+    { name: 'acme-microservice', version: '1.0.0', source: 'acme-microservice' },
+    { name: 'microservice', version: '0.1.0', source: 'microservice' },
   ]);
   assert.match(output.text.map(t => t.content).join('\n'), /from template set `acme-microservice`\s+version 1\.0\.0: \d+ files/);
 

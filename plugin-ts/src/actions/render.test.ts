@@ -114,10 +114,10 @@ describe('svcgen:render', () => {
     assert.deepEqual(outputs.get('derived'), { serviceSnake: 'user_service' });
     assert.equal(outputs.get('templateSet'), 'tiny');
     assert.equal(outputs.get('templateVersion'), '1.0.0');
-    assert.equal(outputs.get('templateSource'), TINY_SET);
-    assert.deepEqual(outputs.get('templateLayers'), [{ name: 'tiny', version: '1.0.0', source: TINY_SET }]);
+    assert.equal(outputs.get('templateSource'), 'tiny');
+    assert.deepEqual(outputs.get('templateLayers'), [{ name: 'tiny', version: '1.0.0', source: 'tiny' }]);
 
-    assert.equal(logger.lines[0], `svcgen: validated values for tiny@1.0.0 from ${TINY_SET}`);
+    assert.equal(logger.lines[0], `svcgen: validated values for tiny@1.0.0 from tiny`);
     assert.equal(logger.lines[1], 'svcgen: planned 4 files');
     assert.match(logger.lines[2], /^svcgen: wrote 4 files \(\d+\.\d KiB\) to \.\/ in \d+ ms$/);
   });
@@ -294,7 +294,7 @@ describe('svcgen:render', () => {
     assert.equal(outputs.get('templateSet'), 'microservice');
     const files = outputs.get('files') as string[];
     assert.ok(files.includes('catalog-info.yaml'), files.join(', '));
-    assert.equal(outputs.get('templateSource'), 'bundled');
+    assert.equal(outputs.get('templateSource'), 'microservice');
     const catalogInfo = await fs.readFile(path.join(workspace, 'catalog-info.yaml'), 'utf8');
     assert.match(catalogInfo, /user-service/);
     assert.equal((outputs.get('derived') as Record<string, unknown>).serviceSnake, 'user_service');

@@ -3,14 +3,7 @@ import { type LifecycleService, resolveSafeChildPath, type UrlReaderService } fr
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import * as YAML from 'yaml';
-import {
-  BUILTIN_TEMPLATES_DIR,
-  DEFAULT_TEMPLATE_SET,
-  isSvcgenError,
-  isTemplateSetUrl,
-  type Output,
-  type TemplateChain,
-} from '../engine';
+import { DEFAULT_TEMPLATE_SET, isSvcgenError, isTemplateSetUrl, type Output } from '../engine';
 import { UrlTemplateSets } from '../urlSets';
 import { SvcgenWorkerEngine } from '../worker';
 import { formatKiB, writeOutput } from '../writer';
@@ -105,7 +98,7 @@ export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}
         templateSource: z =>
           z.string({
             description:
-              'Where the template set was read: its URL, "bundled" for a set built into the module, or its folder in svcgen.templateDirs.',
+              'Where the template set was found, as the generated .svcgen/answers.yaml records it: its URL, or its name (a set built into the module or in svcgen.templateDirs).',
           }),
         templateLayers: z =>
           z.array(
@@ -166,11 +159,8 @@ export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}
         throw err;
       }
       const { name, version } = output.template;
-      const layers = output.template.layers.map((layer, i) => ({
-        name: layer.name,
-        version: layer.version,
-        source: sourceOf(chain, i),
-      }));
+      // As the answers file records them: URLs and set names, never a folder of this machine.
+      const layers = output.template.layers.map(({ name: n, version: v, source }) => ({ name: n, version: v, source }));
       const shownLayers = layers.length > 1 ? ` (${layers.map(l => `${l.name}@${l.version}`).join(' extends ')})` : '';
       ctx.logger.info(`svcgen: validated values for ${name}@${version}${shownLayers} from ${layers[0].source}`);
       ctx.logger.info(`svcgen: planned ${output.files.length} files`);
@@ -195,17 +185,6 @@ export function createSvcgenRenderAction(options: SvcgenRenderActionOptions = {}
       ctx.output('templateLayers', layers);
     },
   });
-}
-
-/**
- * Where this backend read the i-th set of the chain: its URL, `bundled` for a set built into the
- * module, else its folder (in svcgen.templateDirs, or beside the overlay that extends it).
- */
-function sourceOf(chain: TemplateChain, i: number): string {
-  const source = chain.sources[i];
-  if (isTemplateSetUrl(source)) return source;
-  const dir = path.resolve(chain.dirs[i]);
-  return dir.startsWith(BUILTIN_TEMPLATES_DIR + path.sep) ? 'bundled' : dir;
 }
 
 /**
