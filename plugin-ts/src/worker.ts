@@ -11,7 +11,7 @@
  *   flight fails with a `SvcgenCrashError` and the next call starts a fresh worker.
  * - Errors cross back with their fields (a `SvcgenError`'s kind, detail, file, line, problems), as
  *   the class the caller checks for (`InputError`, `SvcgenCrashError`).
- * - The output's byte buffer is transferred, not copied.
+ * - The output's byte buffer is transferred, not copied (an update's too).
  */
 
 import * as path from 'node:path';
@@ -21,10 +21,12 @@ import {
   __testing as engineTesting,
   type Extends,
   type Output,
+  type RepoIndex,
   SvcgenCrashError,
   SvcgenEngine,
   type SvcgenEngineOptions,
   type TemplateChain,
+  type Update,
 } from './engine';
 
 /** Values cross as JSON text (what the core reads them as), else as they are for the core to refuse. */
@@ -35,6 +37,15 @@ type TestingHook = 'trap' | 'generation' | 'isCached' | 'lastOutputTransferred' 
 type Request =
   | { op: 'render'; chain: TemplateChain; values: WireValues }
   | { op: 'checkVersion'; chain: TemplateChain; range: string }
+  | {
+      op: 'update';
+      from: TemplateChain;
+      to: TemplateChain;
+      oldValues: WireValues;
+      newValues: WireValues;
+      index: RepoIndex[];
+      data: Uint8Array;
+    }
   | { op: 'readExtends'; dir: string }
   | { op: 'warmUp'; templateDirs: string[] }
   | { op: 'testing'; hook: TestingHook; args: string[] };
@@ -187,6 +198,25 @@ export class SvcgenWorkerEngine extends SvcgenEngine {
     await callWorker<void>({ op: 'checkVersion', chain, range });
   }
 
+  protected override async runUpdate(
+    from: TemplateChain,
+    to: TemplateChain,
+    oldValues: unknown,
+    newValues: unknown,
+    index: RepoIndex[],
+    data: Uint8Array,
+  ): Promise<Update> {
+    return callWorker<Update>({
+      op: 'update',
+      from: await this.chainOf(from),
+      to: await this.chainOf(to),
+      oldValues: toWireValues(oldValues),
+      newValues: toWireValues(newValues),
+      index,
+      data,
+    });
+  }
+
   override readExtends(dir: string): Promise<Extends | undefined> {
     return callWorker<Extends | undefined>({ op: 'readExtends', dir: path.resolve(dir) });
   }
@@ -224,6 +254,13 @@ export const __testing = {
 // ---------------------------------------------------------------------------------------------
 // The worker's side
 
+/** The in-process engine, with its packed update callable from the worker's side. */
+class UpdatingEngine extends SvcgenEngine {
+  override runUpdate(...args: Parameters<SvcgenEngine['runUpdate']>): Promise<Update> {
+    return super.runUpdate(...args);
+  }
+}
+
 function serve(port: MessagePort): void {
   let lastOutput: Output | undefined;
 
@@ -237,6 +274,20 @@ function serve(port: MessagePort): void {
         if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) output.data = data.slice();
         lastOutput = output;
         return { result: output, transfer: [output.data.buffer as ArrayBuffer] };
+      }
+      case 'update': {
+        const values = (wire: WireValues) => ('json' in wire ? JSON.parse(wire.json) : wire.raw);
+        const update = await new UpdatingEngine().runUpdate(
+          request.from,
+          request.to,
+          values(request.oldValues),
+          values(request.newValues),
+          request.index,
+          request.data,
+        );
+        const { data } = update;
+        if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) update.data = data.slice();
+        return { result: update, transfer: [update.data.buffer as ArrayBuffer] };
       }
       case 'checkVersion':
         return { result: await new SvcgenEngine().checkVersion(request.chain, request.range), transfer: [] };

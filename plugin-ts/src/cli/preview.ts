@@ -2,6 +2,7 @@
  * svcgen-preview: renders a template set locally with the same engine and writer as the
  * svcgen:render action. A set that `extends` another is rendered with its whole chain; a
  * repository's `.svcgen/answers.yaml` names the set and values it was generated from.
+ * `svcgen-preview update` (update.ts) brings such a repository up to date.
  */
 
 import { existsSync, promises as fs } from 'node:fs';
@@ -20,6 +21,7 @@ import {
   TemplateInfo,
 } from '../engine';
 import { formatKiB, writeOutput } from '../writer';
+import { updateMain } from './update';
 
 /** Exit codes of the CLI. */
 export const EXIT = {
@@ -27,9 +29,12 @@ export const EXIT = {
   invalidValues: 1,
   usage: 2,
   failure: 3,
+  /** `update` only: the changes were made, and some files hold conflicts to resolve by hand. */
+  conflicts: 4,
 } as const;
 
 const USAGE = `Usage: svcgen-preview [options]
+       svcgen-preview update --repo DIR [options]   (see svcgen-preview update --help)
 
 Renders an svcgen template set locally, with the same engine as the svcgen:render action.
 Without --out, prints the tree of files that would be generated and writes nothing.
@@ -61,15 +66,15 @@ export interface CliIo {
   stderr(text: string): void;
 }
 
-const processIo: CliIo = {
+export const processIo: CliIo = {
   stdout: text => process.stdout.write(text),
   stderr: text => process.stderr.write(text),
 };
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 /** An error's message without the "svcgen: " prefix the engine adds for task logs. */
-function messageOf(err: unknown): string {
+export function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/^svcgen: /, '');
 }
 
@@ -81,13 +86,13 @@ export function parseSetValue(text: string): unknown {
   return doc.contents.value;
 }
 
-function splitAssignment(option: string, assignment: string): [string, string] {
+export function splitAssignment(option: string, assignment: string): [string, string] {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new UsageError(`${option} expects KEY=VALUE, got ${JSON.stringify(assignment)}`);
   return [assignment.slice(0, eq), assignment.slice(eq + 1)];
 }
 
-async function readValuesFile(file: string): Promise<Record<string, unknown>> {
+export async function readValuesFile(file: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -109,7 +114,7 @@ async function readValuesFile(file: string): Promise<Record<string, unknown>> {
 }
 
 /** What an answers file holds that the CLI uses. */
-interface Answers {
+export interface Answers {
   file: string;
   /** Where the set asked for was read (template.layers[0].source), and its name and version. */
   source?: string;
@@ -117,7 +122,7 @@ interface Answers {
   values: Record<string, unknown>;
 }
 
-async function readAnswersFile(file: string): Promise<Answers> {
+export async function readAnswersFile(file: string): Promise<Answers> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -144,7 +149,7 @@ async function readAnswersFile(file: string): Promise<Answers> {
   };
 }
 
-interface Options {
+export interface Options {
   /** --template, or --template-dir (a folder path) */
   template?: string;
   /** Whether `template` came from --template-dir, so is a folder whatever it looks like. */
@@ -215,7 +220,7 @@ function looksLikePath(ref: string): boolean {
  * The set to render: a name (looked up like the action does) or a folder; `ref` is what the chain
  * is resolved from, and so the source the answers file records (an absolute path or a file: URL).
  */
-type SetRef = { kind: 'name'; ref: string } | { kind: 'folder'; ref: string; dir: string; shown: string };
+export type SetRef = { kind: 'name'; ref: string } | { kind: 'folder'; ref: string; dir: string; shown: string };
 
 /**
  * Reads a set reference: `--template`, `--template-dir` (always a folder) or the source an answers
@@ -223,7 +228,7 @@ type SetRef = { kind: 'name'; ref: string } | { kind: 'folder'; ref: string; dir
  * answers file records a folder inside the working folder by its relative path, which for a folder
  * right there is a bare name: such a source is that folder when it holds a set, else a set name.
  */
-function setReference(options: Options): SetRef {
+export function setReference(options: Pick<Options, 'template' | 'templateIsDir' | 'answers'>): SetRef {
   const { template, templateIsDir, answers } = options;
   const ref = template ?? answers?.source;
   if (ref === undefined) {
@@ -248,7 +253,7 @@ function setReference(options: Options): SetRef {
 }
 
 /** The CLI's URL reader for bases named by URL: `file:` URLs only. */
-async function readLocalUrl(url: string): Promise<string> {
+export async function readLocalUrl(url: string): Promise<string> {
   if (url.startsWith('file:')) {
     const dir = fileURLToPath(url);
     const manifest = await fs.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined);
@@ -261,7 +266,7 @@ async function readLocalUrl(url: string): Promise<string> {
 }
 
 /** `acme-microservice@1.0.0 extends microservice@0.1.0`: the chain, top first. */
-function describeChain(template: TemplateInfo): string {
+export function describeChain(template: TemplateInfo): string {
   const layers = template.layers?.length ? template.layers : [template];
   return layers.map(l => `${l.name}@${l.version}`).join(' extends ');
 }
@@ -280,6 +285,7 @@ function summary(output: Output, secrets: Set<string>, out?: string): object {
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  if (argv[0] === 'update') return updateMain(argv.slice(1), io);
   let options: Options;
   try {
     options = await parseOptions(argv);
