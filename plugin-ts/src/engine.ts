@@ -314,7 +314,9 @@ export async function readRepoFiles(root: string): Promise<Glue.RepoFile[]> {
   }
   await walk(root, '');
   found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return Promise.all(found.map(async f => ({ path: f.path, contents: await fs.readFile(f.absolute), executable: f.executable })));
+  return Promise.all(
+    found.map(async f => ({ path: f.path, contents: await fs.readFile(f.absolute), executable: f.executable })),
+  );
 }
 
 /** A repository's files as `update` takes them: an index and the bytes back to back, like {@link packLayers}. */

@@ -155,6 +155,19 @@ describe('svcgen-preview update', () => {
     assert.match(result.stderr, /--to >=2: .*1\.0\.0/);
   });
 
+  it('exits 3 and writes nothing when a change would be written through a symbolic link', async () => {
+    await generated(cwd);
+    await fs.mkdir(path.join(cwd, 'outside'));
+    await fs.symlink('../outside', path.join(cwd, 'repo', 'orders'));
+    const before = await readTree(path.join(cwd, 'repo'));
+    // The templated folder moves to orders/, which is a link out of the repository.
+    const result = await preview(['update', '--repo', 'repo', '--set', 'serviceName=orders'], cwd);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /refusing to write orders\/__init__\.py: orders is a symbolic link/);
+    assert.deepEqual(await fs.readdir(path.join(cwd, 'outside')), []);
+    assert.deepEqual(await readTree(path.join(cwd, 'repo')), before);
+  });
+
   it('reads the repository without .git and without following links, in process and in the worker', async () => {
     await generated(cwd);
     const repo = path.join(cwd, 'repo');
@@ -166,7 +179,8 @@ describe('svcgen-preview update', () => {
     const values = { serviceName: 'user-service', withScript: false, replicas: 1 };
     for (const engine of [new SvcgenEngine(), new SvcgenWorkerEngine()]) {
       const chain = await engine.resolveChain(set, { allowPath: true });
-      const update = await engine.update({ repoDir: repo, from: chain, to: chain, oldValues: values, newValues: { ...values, replicas: 3 } });
+      const newValues = { ...values, replicas: 3 };
+      const update = await engine.update({ repoDir: repo, from: chain, to: chain, oldValues: values, newValues });
       assert.deepEqual(
         update.files.map(f => [f.path, f.kind]),
         [
