@@ -31,7 +31,7 @@ test: setup
 	python3 tests/harness/harness.py --ci
 	node templates/tools/go-grpc-gen.mjs
 
-# Every value set through every tier; rewrites tests/harness/report.{md,json} (≈13 min).
+# Every value set through every tier; rewrites tests/harness/report.{md,json} (≈30–40 min on 2 cores).
 harness: setup
 	python3 tests/harness/harness.py
 
