@@ -143,7 +143,8 @@ const shownOf = (ref: SetRef) => (ref.kind === 'folder' ? ref.shown : ref.ref);
 
 /**
  * Refuses a change whose path leaves the repository or passes through a symbolic link (the
- * repository was read without following links; writing through one could land anywhere).
+ * repository was read without following links; writing through one could land anywhere), or
+ * that a file or folder of the repository stands in the way of.
  */
 async function checkWritable(root: string, file: string): Promise<void> {
   const parts = file.split('/');
@@ -155,8 +156,12 @@ async function checkWritable(root: string, file: string): Promise<void> {
     current = path.join(current, part);
     const stat = await fs.lstat(current).catch(() => undefined);
     if (!stat) return;
-    if (stat.isSymbolicLink() && i < parts.length - 1) {
-      throw new Error(`refusing to write ${file}: ${parts.slice(0, i + 1).join('/')} is a symbolic link`);
+    const shown = parts.slice(0, i + 1).join('/');
+    if (i < parts.length - 1) {
+      if (stat.isSymbolicLink()) throw new Error(`refusing to write ${file}: ${shown} is a symbolic link`);
+      if (!stat.isDirectory()) throw new Error(`cannot write ${file}: ${shown} is a file in the repository`);
+    } else if (stat.isDirectory()) {
+      throw new Error(`cannot write ${file}: it is a folder in the repository`);
     }
   }
 }
