@@ -11,7 +11,7 @@ import { FakeTreeReader } from './__testing__/urlReader';
 import svcgenModule from './index';
 
 describe('svcgenModule', () => {
-  it('adds svcgen:render to the scaffolder, with the configured template folders', async () => {
+  it('adds svcgen:render and svcgen:update to the scaffolder, with the configured template folders', async () => {
     const added: TemplateAction<any, any>[] = [];
     const backend = await startTestBackend({
       extensionPoints: [
@@ -23,7 +23,7 @@ describe('svcgenModule', () => {
     try {
       assert.deepEqual(
         added.map(a => a.id),
-        ['svcgen:render'],
+        ['svcgen:render', 'svcgen:update'],
       );
       // The fixture set "tiny" is only found through svcgen.templateDirs.
       const outputs = new Map<string, unknown>();

@@ -1,10 +1,10 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
-import { createSvcgenRenderAction } from './actions';
+import { createSvcgenRenderAction, createSvcgenUpdateAction } from './actions';
 import { SvcgenWorkerEngine } from './worker';
 
 /**
- * Adds the `svcgen:render` action to the scaffolder. Reads the optional `svcgen.templateDirs`;
+ * Adds the `svcgen:render` and `svcgen:update` actions to the scaffolder. Reads the optional `svcgen.templateDirs`;
  * template sets named by URL are read through the backend's URL readers (`coreServices.urlReader`,
  * configured by `integrations` and `backend.reading.allow`).
  *
@@ -24,7 +24,10 @@ export const svcgenModule = createBackendModule({
       },
       async init({ scaffolder, config, logger, urlReader, lifecycle }) {
         const templateDirs = config.getOptionalStringArray('svcgen.templateDirs');
-        scaffolder.addActions(createSvcgenRenderAction({ templateDirs, urlReader, lifecycle }));
+        scaffolder.addActions(
+          createSvcgenRenderAction({ templateDirs, urlReader, lifecycle }),
+          createSvcgenUpdateAction({ templateDirs, urlReader, lifecycle }),
+        );
         // Start the render worker, load the WebAssembly core in it and compile the sets now, in the
         // background (compiled sets are shared by the process): no task pays the cold start, and a
         // broken set shows in the log.

@@ -9,7 +9,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { isSvcgenError, SvcgenEngine, type TemplateChain, type UpdateResult, type UpdatedFile } from '../engine';
+import { isSvcgenError, SvcgenEngine, type TemplateChain, type UpdateResult } from '../engine';
+import { ANSWERS_FILE, applyChanges, updateValues } from '../repoUpdate';
 import {
   type Answers,
   type CliIo,
@@ -25,9 +26,6 @@ import {
   splitAssignment,
   UsageError,
 } from './preview';
-
-/** Where a generated repository keeps the set and values it was generated from. */
-const ANSWERS_FILE = '.svcgen/answers.yaml';
 
 const USAGE = `Usage: svcgen-preview update --repo DIR [options]
 
@@ -141,61 +139,6 @@ async function checkExists(engine: SvcgenEngine, ref: SetRef): Promise<void> {
 
 const shownOf = (ref: SetRef) => (ref.kind === 'folder' ? ref.shown : ref.ref);
 
-/**
- * Refuses a change whose path leaves the repository or passes through a symbolic link (the
- * repository was read without following links; writing through one could land anywhere), or
- * that a file or folder of the repository stands in the way of.
- */
-async function checkWritable(root: string, file: string): Promise<void> {
-  const parts = file.split('/');
-  if (parts.some(p => p === '' || p === '.' || p === '..') || path.isAbsolute(file)) {
-    throw new Error(`refusing to write ${JSON.stringify(file)}: not a path inside the repository`);
-  }
-  let current = root;
-  for (const [i, part] of parts.entries()) {
-    current = path.join(current, part);
-    const stat = await fs.lstat(current).catch(() => undefined);
-    if (!stat) return;
-    const shown = parts.slice(0, i + 1).join('/');
-    if (i < parts.length - 1) {
-      if (stat.isSymbolicLink()) throw new Error(`refusing to write ${file}: ${shown} is a symbolic link`);
-      if (!stat.isDirectory()) throw new Error(`cannot write ${file}: ${shown} is a file in the repository`);
-    } else if (stat.isDirectory()) {
-      throw new Error(`cannot write ${file}: it is a folder in the repository`);
-    }
-  }
-}
-
-/** Writes the changes into the repository: contents, executable bits, deletions. */
-async function applyChanges(root: string, files: UpdatedFile[]): Promise<void> {
-  // Every path is checked before anything is written, so a refused change writes nothing.
-  for (const file of files) await checkWritable(root, file.path);
-  for (const file of files) {
-    const target = path.join(root, ...file.path.split('/'));
-    const stat = await fs.lstat(target).catch(() => undefined);
-    if (file.kind === 'deleted') {
-      await fs.rm(target, { force: true });
-      await removeEmptyParents(root, path.dirname(target));
-      continue;
-    }
-    // A link where the template has a file is replaced, never written through.
-    if (stat?.isSymbolicLink()) await fs.rm(target);
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    await fs.writeFile(target, file.contents);
-    const mode = stat?.isFile() ? stat.mode & 0o7777 : 0o644;
-    await fs.chmod(target, file.executable ? mode | ((mode & 0o444) >> 2) : mode & ~0o111);
-  }
-}
-
-/** Removes the folders a deletion left empty, up to (not including) the repository's root. */
-async function removeEmptyParents(root: string, dir: string): Promise<void> {
-  while (dir !== root && dir.startsWith(root + path.sep)) {
-    if ((await fs.readdir(dir)).length) return;
-    await fs.rmdir(dir);
-    dir = path.dirname(dir);
-  }
-}
-
 /** The summary printed for an update. */
 export function formatUpdate(update: UpdateResult, written: boolean, repo: string): string {
   const { summary } = update;
@@ -278,13 +221,7 @@ export async function updateMain(argv: string[], io: CliIo): Promise<number> {
       }
     }
 
-    // Secrets are not in the answers file: one given on the command line renders both sides.
-    const parameters = await engine.parameters(fromChain);
-    const secrets = Object.fromEntries(
-      Object.entries(options.overrides).filter(([name]) => parameters[name]?.secret === true && !(name in answers.values)),
-    );
-    oldValues = { ...answers.values, ...secrets };
-    newValues = { ...answers.values, ...options.overrides };
+    ({ oldValues, newValues } = await updateValues(engine, fromChain, answers.values, options.overrides));
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr(`svcgen-preview update: ${messageOf(err)}\n`);

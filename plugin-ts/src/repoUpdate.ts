@@ -1,0 +1,85 @@
+/*
+ * What `svcgen-preview update` and the `svcgen:update` action share: the values of both renders
+ * and writing an update's changes into a checkout.
+ */
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { SvcgenEngine, TemplateChain, UpdatedFile } from './engine';
+
+/** Where a generated repository keeps the set and values it was generated from. */
+export const ANSWERS_FILE = '.svcgen/answers.yaml';
+
+/**
+ * The values of both renders: the recorded ones for the old set, with the changed ones over them
+ * for the new set. Secrets are not in the answers file: one given among `changed` renders both
+ * sides, so an unchanged secret does not show up as a change.
+ */
+export async function updateValues(
+  engine: SvcgenEngine,
+  from: TemplateChain,
+  recorded: Record<string, unknown>,
+  changed: Record<string, unknown>,
+): Promise<{ oldValues: Record<string, unknown>; newValues: Record<string, unknown>; secrets: string[] }> {
+  const parameters = await engine.parameters(from);
+  const secretNames = Object.keys(parameters).filter(name => parameters[name]?.secret === true);
+  const secrets = Object.fromEntries(
+    Object.entries(changed).filter(([name]) => secretNames.includes(name) && !(name in recorded)),
+  );
+  return { oldValues: { ...recorded, ...secrets }, newValues: { ...recorded, ...changed }, secrets: secretNames };
+}
+
+/**
+ * Refuses a change whose path leaves the repository or passes through a symbolic link (the
+ * repository was read without following links; writing through one could land anywhere), or
+ * that a file or folder of the repository stands in the way of.
+ */
+async function checkWritable(root: string, file: string): Promise<void> {
+  const parts = file.split('/');
+  if (parts.some(p => p === '' || p === '.' || p === '..') || path.isAbsolute(file)) {
+    throw new Error(`refusing to write ${JSON.stringify(file)}: not a path inside the repository`);
+  }
+  let current = root;
+  for (const [i, part] of parts.entries()) {
+    current = path.join(current, part);
+    const stat = await fs.lstat(current).catch(() => undefined);
+    if (!stat) return;
+    const shown = parts.slice(0, i + 1).join('/');
+    if (i < parts.length - 1) {
+      if (stat.isSymbolicLink()) throw new Error(`refusing to write ${file}: ${shown} is a symbolic link`);
+      if (!stat.isDirectory()) throw new Error(`cannot write ${file}: ${shown} is a file in the repository`);
+    } else if (stat.isDirectory()) {
+      throw new Error(`cannot write ${file}: it is a folder in the repository`);
+    }
+  }
+}
+
+/** Writes an update's changes into the repository at `root`: contents, executable bits, deletions. */
+export async function applyChanges(root: string, files: UpdatedFile[]): Promise<void> {
+  // Every path is checked before anything is written, so a refused change writes nothing.
+  for (const file of files) await checkWritable(root, file.path);
+  for (const file of files) {
+    const target = path.join(root, ...file.path.split('/'));
+    const stat = await fs.lstat(target).catch(() => undefined);
+    if (file.kind === 'deleted') {
+      await fs.rm(target, { force: true });
+      await removeEmptyParents(root, path.dirname(target));
+      continue;
+    }
+    // A link where the template has a file is replaced, never written through.
+    if (stat?.isSymbolicLink()) await fs.rm(target);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.writeFile(target, file.contents);
+    const mode = stat?.isFile() ? stat.mode & 0o7777 : 0o644;
+    await fs.chmod(target, file.executable ? mode | ((mode & 0o444) >> 2) : mode & ~0o111);
+  }
+}
+
+/** Removes the folders a deletion left empty, up to (not including) the repository's root. */
+async function removeEmptyParents(root: string, dir: string): Promise<void> {
+  while (dir !== root && dir.startsWith(root + path.sep)) {
+    if ((await fs.readdir(dir)).length) return;
+    await fs.rmdir(dir);
+    dir = path.dirname(dir);
+  }
+}
