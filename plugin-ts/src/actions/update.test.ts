@@ -85,6 +85,7 @@ describe('svcgen:update', () => {
     assert.equal(run.outputs.get('removed'), 0);
     assert.deepEqual(run.outputs.get('conflicts'), []);
     assert.deepEqual(run.outputs.get('renamed'), []);
+    assert.deepEqual(run.outputs.get('deleted'), []);
     assert.equal(run.outputs.get('fromVersion'), '1.0.0');
     assert.equal(run.outputs.get('toVersion'), '1.1.0');
     const summary = run.outputs.get('summary') as string;
@@ -109,6 +110,18 @@ describe('svcgen:update', () => {
     assert.match(summary, /^## svcgen: tiny@1\.0\.0 with changed answers\n/);
     assert.match(summary, /### Conflicts to resolve\n\n- `README\.md`\n\n.*<<<<<<</);
     assert.ok(run.logger.lines.includes('warn: svcgen: conflict in README.md (conflict markers)'), run.logger.lines.join('\n'));
+  });
+
+  it('lists renamed and deleted files when changed answers move a generated folder', async () => {
+    await generate(URL_V1);
+    await fs.writeFile(path.join(repo(), 'user_service', '__init__.py'), '# Team docstring.\n');
+    const { run, done } = update({ values: { serviceName: 'orders' } });
+    await done;
+    assert.deepEqual(run.outputs.get('renamed'), [{ from: 'user_service/__init__.py', to: 'orders/__init__.py' }]);
+    assert.deepEqual(run.outputs.get('deleted'), ['user_service/__init__.py']);
+    assert.equal(await read('orders/__init__.py'), '# Team docstring.\n');
+    await assert.rejects(fs.stat(path.join(repo(), 'user_service')), { code: 'ENOENT' });
+    assert.match(run.outputs.get('summary') as string, /### Renamed\n\n- `user_service\/__init__\.py` → `orders\/__init__\.py`/);
   });
 
   it('fails with an InputError and writes nothing without an answers file', async () => {

@@ -75,6 +75,10 @@ export function createSvcgenUpdateAction(options: SvcgenUpdateActionOptions = {}
         changed: z => z.number({ description: 'How many files were modified (the answers file included).' }),
         added: z => z.number({ description: 'How many files were added.' }),
         removed: z => z.number({ description: 'How many files were removed.' }),
+        deleted: z =>
+          z.array(z.string(), {
+            description: "The removed files' paths, for publish:github:pull-request's filesToDelete (it only adds and changes files).",
+          }),
         conflicts: z => z.array(z.string(), { description: 'Files to resolve by hand (conflict markers, or a binary file kept).' }),
         renamed: z =>
           z.array(z.object({ from: z.string(), to: z.string() }), { description: 'Files the template now generates at another path.' }),
@@ -172,6 +176,7 @@ export function createSvcgenUpdateAction(options: SvcgenUpdateActionOptions = {}
       ctx.output('changed', summary.modified);
       ctx.output('added', summary.added);
       ctx.output('removed', summary.removed);
+      ctx.output('deleted', update.changes.filter(c => c.kind === 'deleted').map(c => c.path));
       ctx.output('conflicts', summary.conflicts.map(c => c.path));
       ctx.output('renamed', summary.renamed.map(r => ({ from: r.from, to: r.to })));
       ctx.output('fromVersion', update.from.version);
