@@ -22,7 +22,7 @@ test: setup
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo test --workspace
-	bash rust/fuzz/run.sh 60
+	SVCGEN_FUZZ_RUNS=1000 bash rust/fuzz/run.sh 120
 	$(NPM) test
 	node templates/tools/nodejs-lock.mjs --check
 	node templates/tools/go-modules.mjs --check --quick

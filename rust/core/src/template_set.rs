@@ -204,6 +204,10 @@ impl TemplateSet {
                 .map_err(|e| Error::new(ErrorKind::Manifest, format!("source file {}", e.detail())))?;
             if file.path.ends_with(&suffix) {
                 let text = utf8(&file)?.to_string();
+                check_import_targets(&text).map_err(|e| {
+                    let line = e.line();
+                    e.in_file(file.path.clone(), line)
+                })?;
                 env.add_template_owned(file.path.clone(), text)
                     .map_err(|e| Error::template(&file.path, &e))?;
             }
@@ -610,6 +614,45 @@ impl<'m> ConditionIndex<'m> {
             .find(|(_, used)| !**used)
             .map(|(key, _)| *key)
     }
+}
+
+/// Refuses `{% import … as <not a name> %}`. minijinja 3.1 parses the name after `as` as any
+/// expression and then panics compiling one it cannot assign to (`as a/b`, found by fuzzing), which
+/// would take the whole WebAssembly instance down instead of naming the template.
+fn check_import_targets(text: &str) -> Result<(), Error> {
+    let mut rest = text;
+    let mut consumed = 0;
+    while let Some(start) = rest.find("{%") {
+        let body_start = start + 2;
+        let Some(len) = rest[body_start..].find("%}") else {
+            break;
+        };
+        let body = rest[body_start..body_start + len].trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+        if let Some(import) = body
+            .strip_prefix("import")
+            .filter(|r| r.starts_with(char::is_whitespace))
+        {
+            // The name comes last, so the last ` as ` is the keyword even if the path holds one.
+            let target = import.rfind(" as ").map(|i| import[i + 4..].trim());
+            if let Some(target) = target.filter(|t| !is_name(t)) {
+                let line = text[..consumed + start].matches('\n').count() + 1;
+                return Err(Error::new(
+                    ErrorKind::Template,
+                    format!("syntax error: the name after `as` in an import must be an identifier, not {target:?}"),
+                )
+                .at_line(Some(line)));
+            }
+        }
+        let advance = body_start + len + 2;
+        consumed += advance;
+        rest = &rest[advance..];
+    }
+    Ok(())
+}
+
+fn is_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
 fn utf8(file: &SourceFile) -> Result<&str, Error> {
