@@ -9,6 +9,8 @@
 #   bash tests/bench/run.sh --wait-quiet=1.5    first waits (up to 45 min) for a 1-minute load average below 1.5
 #   bash tests/bench/run.sh --load [--runs=N]   only loading at ×1, ×10, ×100, WASM against native (≈2 min);
 #                                               writes tests/bench/results-load.json
+#   bash tests/bench/run.sh --update [--runs=N] only svcgen::update of the example service, native, WASM and
+#                                               plugin-ts's engine (≈5 min); writes tests/bench/results-update.json
 #
 # Needs `make setup` (the WASM package and plugin-ts/dist). Installs what it needs on first run:
 # tests/bench/node_modules (npm ci: Nunjucks 3.2.4, Nunjitsu 0.7.0), a Python venv with Jinja2 in
@@ -34,6 +36,12 @@ build_native() {
 if [[ " $* " == *" --load "* ]]; then
   build_native
   exec node $bench/load.js "$@"
+fi
+
+# Nor does updating.
+if [[ " $* " == *" --update "* ]]; then
+  build_native
+  exec node $bench/update.js "$@"
 fi
 
 if [[ ! -f $bench/node_modules/.package-lock.json || $bench/package-lock.json -nt $bench/node_modules/.package-lock.json ]]; then

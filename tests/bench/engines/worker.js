@@ -7,6 +7,13 @@
 //           set and a second one; the set is read and packed before timing
 //   action  (ENGINE ignored) times the action's two halves in plugin-ts: SvcgenEngine.render of the
 //           built-in set and of the job's copy in a configured folder, then writeOutput
+//   update  (wasm only; fresh process) an update job (lib/update.js): loads both sets and reads the
+//           repository, then times the process's first update and warm ones; each timed call packs
+//           the repository into index + buffer (as plugin-ts's packRepo) and calls the binding's update
+//   engine-update  (ENGINE: engine = plugin-ts's SvcgenEngine, worker-engine = SvcgenWorkerEngine, as
+//           the svcgen:update action uses it) the same job through `update({ repoDir, … })`: reading
+//           the repository from disk, packing, the core's update and splitting its output; both sets
+//           compiled before timing, as the backend module's warm-up does
 // Reading the job and the template files from disk is done before any timing starts, for every engine.
 'use strict';
 
@@ -18,9 +25,10 @@ const job = JSON.parse(fs.readFileSync(jobFile, 'utf8'));
 const common = require('../lib/common');
 const { engines, verbatimBuffers } = require('./js');
 const engine = engines[engineName];
-if (!engine && mode !== 'action') throw new Error(`unknown engine ${engineName}`);
+const OWN_JOB = ['action', 'update', 'engine-update'];
+if (!engine && !OWN_JOB.includes(mode)) throw new Error(`unknown engine ${engineName}`);
 const input = {
-  sources: engineName === 'wasm' && mode !== 'action' ? common.packSet(common.readSet(job.set.dir)) : null,
+  sources: engineName === 'wasm' && !OWN_JOB.includes(mode) ? common.packSet(common.readSet(job.set.dir)) : null,
   verbatim: verbatimBuffers(job),
 };
 
@@ -140,6 +148,69 @@ if (mode === 'cold') {
     fs.rmSync(dir, { recursive: true, force: true });
     console.log(JSON.stringify({ engine: 'action', mode: 'warm', builtIn, configured, write }));
   })();
+} else if (mode === 'update') {
+  const { SOURCE, packRepo, digest } = require('../lib/update');
+  const files = common.readSet(job.repoDir);
+  const packedOld = common.packSet(common.readSet(job.old.dir), job.source || SOURCE);
+  const packedNew = job.same ? null : common.packSet(common.readSet(job.new.dir), job.source || SOURCE);
+  const t0 = performance.now();
+  const core = require(common.GLUE);
+  const oldSet = common.loadSet(packedOld, core);
+  const newSet = job.same ? oldSet : common.loadSet(packedNew, core);
+  const loadMs = performance.now() - t0;
+  // What plugin-ts's SvcgenEngine.update does between reading the repository and splitting the result.
+  const run = () => {
+    const { index, data } = packRepo(files);
+    return core.update(oldSet, job.oldValues, newSet, job.newValues, index, data);
+  };
+  const t1 = performance.now();
+  const first = run();
+  const firstMs = performance.now() - t1;
+  const times = common.timeWarm(run, JSON.parse(process.env.SVCGEN_BENCH_WARM || '{}'));
+  console.log(JSON.stringify({ engine: engineName, mode, loadMs, firstMs, digest: digest(first), ...common.summarize(times), times }));
+} else if (mode === 'engine-update') {
+  const path = require('node:path');
+  const { SOURCE, digest } = require('../lib/update');
+  const { SvcgenEngine, readRepoFiles } = require(path.join(common.ROOT, 'plugin-ts/dist/engine.js'));
+  const Engine = engineName === 'worker-engine' ? require(path.join(common.ROOT, 'plugin-ts/dist/worker.js')).SvcgenWorkerEngine : SvcgenEngine;
+  if (engineName !== 'engine' && engineName !== 'worker-engine') throw new Error(`unknown engine ${engineName} for engine-update`);
+  const opts = { warmupMs: 1000, minRuns: 30, minMs: 4000, maxRuns: 2000, ...JSON.parse(process.env.SVCGEN_BENCH_WARM || '{}') };
+  (async () => {
+    const engine = new Engine();
+    // The chains as the action resolves them, each set recorded under the bundled set's name.
+    const from = { dirs: [job.old.dir], sources: [job.source || SOURCE] };
+    const to = job.same ? from : { dirs: [job.new.dir], sources: [job.source || SOURCE] };
+    const t0 = performance.now();
+    for (const chain of job.same ? [from] : [from, to]) await engine.checkVersion(chain, '>=0.0.0');
+    const loadMs = performance.now() - t0;
+    const run = () => engine.update({ repoDir: job.repoDir, from, to, oldValues: job.oldValues, newValues: job.newValues });
+    const t1 = performance.now();
+    const first = await run();
+    const firstMs = performance.now() - t1;
+    async function timeAsync(fn, { warmupMs, minRuns, minMs, maxRuns }) {
+      const warmEnd = performance.now() + warmupMs;
+      do await fn(); while (performance.now() < warmEnd);
+      const times = [];
+      const start = performance.now();
+      while (times.length < maxRuns && (times.length < minRuns || performance.now() - start < minMs)) {
+        const t = performance.now();
+        await fn();
+        times.push(performance.now() - t);
+      }
+      return times;
+    }
+    const times = await timeAsync(run, opts);
+    // Where the time goes, shorter: reading the repository alone (readRepoFiles), and the update of
+    // the repository's files already in memory (the sets' stat check, packing, the core, splitting).
+    const part = { warmupMs: 200, minRuns: 30, minMs: 1000, maxRuns: opts.maxRuns };
+    const readRepo = common.summarize(await timeAsync(() => readRepoFiles(job.repoDir), part));
+    const files = await readRepoFiles(job.repoDir);
+    const inMemory = common.summarize(await timeAsync(() => engine.update({ files, from, to, oldValues: job.oldValues, newValues: job.newValues }), part));
+    console.log(JSON.stringify({ engine: engineName, mode, loadMs, firstMs, digest: digest(first), readRepo, inMemory, ...common.summarize(times), times }));
+  })().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

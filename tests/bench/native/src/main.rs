@@ -4,6 +4,8 @@
 //!   svcgen-bench-native cold   SET_DIR VALUES.json   load + compile + first render (fresh process)
 //!   svcgen-bench-native phases SET_DIR VALUES.json   validate / plan / render / load, each timed
 //!   svcgen-bench-native load   SET_DIR VALUES.json   the process's first load of the set, and a second
+//!   svcgen-bench-native update JOB.json              an update job of tests/bench/lib/update.js: both
+//!                                                    sets loaded, then the first svcgen::update and warm ones
 //!
 //! Files are read from disk before any timing starts. Prints one JSON line (times in ms).
 
@@ -13,13 +15,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use svcgen::{SourceFile, TemplateSet};
+use svcgen::{Layer, RepoFile, SourceFile, TemplateSet};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (mode, dir, values_file) = (&args[1], Path::new(&args[2]), &args[3]);
-    let values: Value = serde_json::from_str(&fs::read_to_string(values_file).expect("values")).expect("JSON");
-    let files = read_set(dir);
     let opts: Value = std::env::var("SVCGEN_BENCH_WARM")
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
@@ -31,6 +30,12 @@ fn main() {
         min_time: Duration::from_secs_f64(opt("minMs", 4000.0) / 1e3),
         max_runs: opt("maxRuns", 2000.0) as usize,
     };
+    if args[1] == "update" {
+        return update(Path::new(&args[2]), &warm);
+    }
+    let (mode, dir, values_file) = (&args[1], Path::new(&args[2]), &args[3]);
+    let values: Value = serde_json::from_str(&fs::read_to_string(values_file).expect("values")).expect("JSON");
+    let files = read_set(dir);
 
     match mode.as_str() {
         "cold" => {
@@ -93,6 +98,61 @@ fn main() {
         }
         other => panic!("unknown mode {other}"),
     }
+}
+
+/// The `update` mode: the job's repository updated from its old set and values to its new ones, as
+/// the WASM worker does it (each set loaded as one layer recorded under the job's `source`).
+fn update(job_file: &Path, warm: &Warm) {
+    let job: Value = serde_json::from_str(&fs::read_to_string(job_file).expect("job")).expect("JSON");
+    let text = |v: &Value| v.as_str().expect("a string in the job").to_string();
+    let source = text(&job["source"]);
+    let same = job["same"].as_bool().unwrap_or(false);
+    let old_files = read_set(Path::new(&text(&job["old"]["dir"])));
+    let new_files = (!same).then(|| read_set(Path::new(&text(&job["new"]["dir"]))));
+    let repo: Vec<RepoFile> = read_set(Path::new(&text(&job["repoDir"])))
+        .into_iter()
+        .map(|f| RepoFile {
+            path: f.path,
+            contents: f.contents,
+            executable: f.executable,
+        })
+        .collect();
+    let load = |files: Vec<SourceFile>| {
+        TemplateSet::load_layers(vec![Layer {
+            source: source.clone(),
+            files,
+        }])
+        .expect("load")
+    };
+    let t0 = Instant::now();
+    let old = load(old_files);
+    let new = new_files.map(load);
+    let load_ms = ms(t0.elapsed());
+    let new = new.as_ref().unwrap_or(&old);
+    let run = || svcgen::update(&old, &job["oldValues"], new, &job["newValues"], &repo).expect("update");
+    let t1 = Instant::now();
+    let first = run();
+    let first_ms = ms(t1.elapsed());
+    let times = warm.run(|| {
+        std::hint::black_box(run());
+    });
+    let changes: Vec<Value> = first
+        .changes
+        .iter()
+        .map(|c| json!([c.path, c.kind, c.size, c.executable]))
+        .collect();
+    let conflicts: Vec<Value> = first
+        .summary
+        .conflicts
+        .iter()
+        .map(|c| json!([c.path, c.kind]))
+        .collect();
+    println!(
+        "{}",
+        json!({"engine": "native", "mode": "update", "loadMs": load_ms, "firstMs": first_ms,
+               "digest": {"changes": changes, "conflicts": conflicts, "hash": fnv(&first.data)},
+               "summary": summarize(&times), "times": times})
+    );
 }
 
 struct Warm {
