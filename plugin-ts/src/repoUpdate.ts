@@ -5,7 +5,7 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { SvcgenEngine, TemplateChain, UpdatedFile } from './engine';
+import { isTemplateSetUrl, type SvcgenEngine, type TemplateChain, type UpdatedFile } from './engine';
 
 /** Where a generated repository keeps the set and values it was generated from. */
 export const ANSWERS_FILE = '.svcgen/answers.yaml';
@@ -27,6 +27,28 @@ export async function updateValues(
     Object.entries(changed).filter(([name]) => secretNames.includes(name) && !(name in recorded)),
   );
   return { oldValues: { ...recorded, ...secrets }, newValues: { ...recorded, ...changed }, secrets: secretNames };
+}
+
+/** A version as a tag names it: `1.2.0` or `v1.2.0`, with an optional pre-release or build. */
+const EXACT_VERSION = /^v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$/;
+
+/**
+ * The URL of a set read from git at a tag named after its version, moved to the tag of `wanted`:
+ * `…/tree/v1.0.0/sets/x` recorded at 1.0.0, wanted `1.1.0` → `…/tree/v1.1.0/sets/x` (the tag keeps
+ * its style, with or without `v`). Undefined when `wanted` is not one exact version (a range needs
+ * the tags listed, which a URL reader cannot do) or no path segment of `source` names the recorded
+ * version. This is how the update template reaches a new version of a set pinned at a tag.
+ */
+export function atVersionTag(source: string, recordedVersion: string, wanted: string | undefined): string | undefined {
+  const target = EXACT_VERSION.exec(wanted?.trim() ?? '')?.[1];
+  if (!target || !isTemplateSetUrl(source)) return undefined;
+  const url = new URL(source);
+  const segments = url.pathname.split('/');
+  const at = segments.findIndex(s => s === recordedVersion || s === `v${recordedVersion}`);
+  if (at < 0) return undefined;
+  segments[at] = segments[at]!.startsWith('v') ? `v${target}` : target;
+  url.pathname = segments.join('/');
+  return url.toString();
 }
 
 /**

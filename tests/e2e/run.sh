@@ -10,6 +10,7 @@
 #   single-backend.test.js  catalog, actions, a task with the story's values, the example overlay, faults, dry-run (SQLite)
 #   replicas.test.js        20 tasks across two replicas on one PostgreSQL, restart while queued
 #   template-versions.test.js  a template set read from git at two tags through the GitHub URL reader, cached by ETag
+#   update.test.js          services created from the set at one tag, edited, updated by the real update template to the next
 # and prints the measurements at the end.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -59,6 +60,7 @@ machine="Node $(node -v)"
 suite "$machine, one backend (SQLite)" 600 node --test tests/e2e/single-backend.test.js
 suite "$machine, two replicas (PostgreSQL)" 900 node --test tests/e2e/replicas.test.js
 suite "$machine, template sets from git (SQLite)" 300 node --test tests/e2e/template-versions.test.js
+suite "$machine, updating a service (SQLite)" 420 node --test tests/e2e/update.test.js
 
 line="${SVCGEN_E2E_NODE_LINE:-22}"
 if setup="$(bash tests/e2e/setup-node.sh "$line")"; then

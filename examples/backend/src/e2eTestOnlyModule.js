@@ -8,8 +8,10 @@
  * - `e2e:publish:local-git` for publish:github / publish:gitlab: commits the workspace and pushes
  *   it as `main` of a new repository;
  * - `e2e:publish:local-git-pull-request` for publish:github:pull-request /
- *   publish:gitlab:merge-request: commits `sourcePath` (at `targetPath`) and pushes it as the
- *   branch `branchName`, the change a pull request would propose.
+ *   publish:gitlab:merge-request: pushes the branch `branchName` that such a request proposes:
+ *   one commit on top of the target branch (when the repository has it) with the files of
+ *   `sourcePath` written at `targetPath` and `filesToDelete` removed, as the GitHub action's
+ *   commit does (it adds and changes files, and deletes only those listed).
  * The URLs they output point at a small git file server that the tests run
  * (`e2eTestOnly.localGit.webBaseUrl`), registered as a GitHub integration so that
  * catalog:register can read the pushed catalog-info.yaml.
@@ -120,7 +122,7 @@ async function ensureBareRepo(bare) {
 // Inputs of publish:github:pull-request and publish:gitlab:merge-request that the stand-in accepts
 // and ignores (the input schema is strict: a template may pass any of them).
 const IGNORED_PR_INPUTS = [
-  'filesToDelete', 'targetBranchName', 'draft', 'token', 'reviewers', 'assignees', 'teamReviewers',
+  'draft', 'token', 'reviewers', 'assignees', 'teamReviewers',
   'update', 'forceFork', 'gitAuthorName', 'gitAuthorEmail', 'forceEmptyGitAuthor', 'createWhenEmpty',
   'commitAction', 'projectid', 'removeSourceBranch', 'assignee', 'assignReviewersFromApprovalRules',
   'labels', 'autoMerge',
@@ -135,6 +137,8 @@ function createLocalGitPullRequestAction({ rootDir, webBaseUrl }) {
     sourcePath: z => z.string({ description: 'workspace folder to propose (default: the workspace)' }).optional(),
     targetPath: z => z.string({ description: 'where its files go in the repository (default: the root)' }).optional(),
     commitMessage: z => z.string({ description: 'commit message (default: the title)' }).optional(),
+    targetBranchName: z => z.string({ description: 'the branch the change targets (default main)' }).optional(),
+    filesToDelete: z => z.array(z.string(), { description: 'paths (under targetPath) to delete' }).optional(),
   };
   for (const name of IGNORED_PR_INPUTS) input[name] = z => z.unknown({ description: 'ignored' }).optional();
   return createTemplateAction({
@@ -154,14 +158,23 @@ function createLocalGitPullRequestAction({ rootDir, webBaseUrl }) {
     async handler(ctx) {
       const { owner, repo } = parseRepoUrl(ctx.input.repoUrl);
       const { branchName } = ctx.input;
+      const targetBranch = ctx.input.targetBranchName ?? 'main';
       const source = resolveSafeChildPath(ctx.workspacePath, ctx.input.sourcePath ?? '.');
       const stage = await ctx.createTemporaryDirectory();
-      const target = resolveSafeChildPath(stage, ctx.input.targetPath ?? '.');
-      await fs.promises.mkdir(target, { recursive: true });
-      await fs.promises.cp(source, target, { recursive: true });
       const bare = path.join(rootDir, owner, `${repo}.git`);
       await ensureBareRepo(bare);
-      await git(['init', '--quiet', `--initial-branch=${branchName}`], stage);
+      const hasTarget = await git(['--git-dir', bare, 'branch', '--list', targetBranch], stage);
+      if (hasTarget) {
+        // On top of the target branch, as a pull request's commit is.
+        await git(['clone', '--quiet', '--branch', targetBranch, bare, '.'], stage);
+        await git(['checkout', '--quiet', '-b', branchName], stage);
+      } else {
+        await git(['init', '--quiet', `--initial-branch=${branchName}`], stage);
+      }
+      const target = resolveSafeChildPath(stage, ctx.input.targetPath ?? '.');
+      await fs.promises.mkdir(target, { recursive: true });
+      await fs.promises.cp(source, target, { recursive: true, filter: src => path.basename(src) !== '.git' });
+      for (const file of ctx.input.filesToDelete ?? []) await fs.promises.rm(resolveSafeChildPath(target, file), { force: true });
       await git(['add', '--all'], stage);
       await git(['commit', '--quiet', '--no-verify', '-m', ctx.input.commitMessage ?? ctx.input.title], stage);
       const commitHash = await git(['rev-parse', 'HEAD'], stage);
@@ -173,7 +186,7 @@ function createLocalGitPullRequestAction({ rootDir, webBaseUrl }) {
       const url = `${webBaseUrl}/${owner}/${repo}/compare/${encodeURIComponent(branchName)}`;
       ctx.output('remoteUrl', url);
       ctx.output('mergeRequestUrl', url);
-      ctx.output('targetBranchName', 'main');
+      ctx.output('targetBranchName', targetBranch);
       ctx.output('pullRequestNumber', 1);
       ctx.output('commitHash', commitHash);
     },

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import { FakeTreeReader } from '../__testing__/urlReader';
 import { createSvcgenRenderAction } from './render';
+import { atVersionTag } from '../repoUpdate';
 import { createSvcgenUpdateAction } from './update';
 
 const URL_V1 = 'https://github.com/acme/svcgen-templates/tree/v1.0.0/tiny';
@@ -151,6 +152,16 @@ describe('svcgen:update', () => {
     assert.match(await read('README.md'), /Owned by the platform team/);
   });
 
+  it('reads the set at the tag of an exact templateVersion when the recorded URL is at the tag of the recorded version', async () => {
+    await generate(URL_V1);
+    await fs.appendFile(path.join(repo(), 'README.md'), '\nTeam notes.\n');
+    const { run, done } = update({ templateVersion: '1.1.0' });
+    await done;
+    assert.equal(run.outputs.get('toVersion'), '1.1.0');
+    assert.match(await read('README.md'), /Owned by the platform team\.\n\nreplicas: 1\n\nTeam notes\.\n$/);
+    assert.match(await read('.svcgen/answers.yaml'), new RegExp(`source: "${URL_V2.replace(/[.]/g, '\\.')}"`));
+  });
+
   it('changes nothing for the same version with the same answers', async () => {
     await generate(URL_V1);
     const before = await readTree(workspace);
@@ -160,5 +171,26 @@ describe('svcgen:update', () => {
     for (const count of ['changed', 'added', 'removed']) assert.equal(run.outputs.get(count), 0);
     assert.deepEqual(run.outputs.get('conflicts'), []);
     assert.equal(run.outputs.get('summary'), '## svcgen: up to date with tiny@1.0.0\n\nNothing to change.\n');
+  });
+});
+
+describe('atVersionTag', () => {
+  const at = 'https://github.com/acme/templates/tree/v1.0.0/sets/microservice';
+  it('moves a URL from the tag of the recorded version to the tag of the wanted one, keeping its style', () => {
+    assert.equal(atVersionTag(at, '1.0.0', '1.2.0'), 'https://github.com/acme/templates/tree/v1.2.0/sets/microservice');
+    assert.equal(atVersionTag(at, '1.0.0', ' v2.0.0-rc.1 '), 'https://github.com/acme/templates/tree/v2.0.0-rc.1/sets/microservice');
+    assert.equal(
+      atVersionTag('https://gitlab.example/acme/templates/-/tree/1.0.0/x', '1.0.0', '1.1.0'),
+      'https://gitlab.example/acme/templates/-/tree/1.1.0/x',
+    );
+  });
+  it('leaves ranges, names, paths and URLs without the recorded version alone', () => {
+    assert.equal(atVersionTag(at, '1.0.0', '^1.2.0'), undefined);
+    assert.equal(atVersionTag(at, '1.0.0', undefined), undefined);
+    assert.equal(atVersionTag('microservice', '1.0.0', '1.2.0'), undefined);
+    assert.equal(atVersionTag('./sets/microservice', '1.0.0', '1.2.0'), undefined);
+    assert.equal(atVersionTag('https://github.com/acme/templates/tree/main/x', '1.0.0', '1.2.0'), undefined);
+    // The host is never touched, only the path.
+    assert.equal(atVersionTag('https://1.0.0/acme/x', '1.0.0', '1.2.0'), undefined);
   });
 });

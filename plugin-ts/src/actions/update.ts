@@ -6,7 +6,7 @@ import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import * as YAML from 'yaml';
 import { isSvcgenError, isTemplateSetUrl, type TemplateChain, type UpdateResult } from '../engine';
 import { type Answers, readAnswersFile, UsageError } from '../cli/preview';
-import { ANSWERS_FILE, applyChanges, updateValues } from '../repoUpdate';
+import { ANSWERS_FILE, applyChanges, atVersionTag, updateValues } from '../repoUpdate';
 import { UrlTemplateSets } from '../urlSets';
 import { SvcgenWorkerEngine } from '../worker';
 
@@ -64,7 +64,11 @@ export function createSvcgenUpdateAction(options: SvcgenUpdateActionOptions = {}
             .optional(),
         templateVersion: z =>
           z
-            .string({ description: 'An npm-style semver range the new set\'s version must satisfy (e.g. "^1.2.0").' })
+            .string({
+              description:
+                'An npm-style semver range the new set\'s version must satisfy (e.g. "^1.2.0"). One exact version (e.g. "1.2.0") of a set ' +
+                'recorded by a URL at a tag named after its version (…/tree/v1.0.0/…) reads the set at that version\'s tag.',
+            })
             .optional(),
         values: z =>
           z
@@ -125,8 +129,9 @@ export function createSvcgenUpdateAction(options: SvcgenUpdateActionOptions = {}
         // Sets named by URL come through the backend's URL readers, cached by ETag, as for svcgen:render.
         return engine.resolveChain(ref, { fetchUrl: urlSets?.fetcher(ctx.logger) });
       };
+      const range = ctx.input.templateVersion?.trim();
       const oldRef = ctx.input.fromTemplateSet ?? answers.source;
-      const newRef = ctx.input.templateSet ?? answers.source;
+      const newRef = ctx.input.templateSet ?? atVersionTag(answers.source, recordedVersion, range) ?? answers.source;
       const fromChain = await resolve(oldRef);
       const toChain = oldRef === newRef ? fromChain : await resolve(newRef);
 
@@ -140,7 +145,6 @@ export function createSvcgenUpdateAction(options: SvcgenUpdateActionOptions = {}
             `version ${recordedVersion} to merge from: set fromTemplateSet to the set at that version (e.g. a URL at its tag)`,
         );
       }
-      const range = ctx.input.templateVersion?.trim();
       if (range) {
         try {
           await engine.checkVersion(toChain, range);
