@@ -202,8 +202,8 @@ function commitTeamEdit(name, edit) {
 }
 
 /** Runs the update template for `name`; returns the run, the step's outputs and the proposed branch. */
-async function update(name, templateVersion) {
-  const run = await runTask(UPDATE_TEMPLATE, { component: `component:default/${name}`, templateVersion, answers: {} });
+async function update(name, templateVersion, answers = {}) {
+  const run = await runTask(UPDATE_TEMPLATE, { component: `component:default/${name}`, templateVersion, answers });
   assert.equal(run.task.status, 'completed', api.formatEvents(run.events));
   const output = run.completion.body.output.update;
   const logs = stepLogs(run.events, 'update');
@@ -313,6 +313,17 @@ test('update where the team changed the line the new version changes: the step l
   // The rest of the new version still lands.
   assert.ok(proposed.has('docs/upgrading.md'));
   assert.ok(text(proposed, 'docs/deployment.md').includes(DEPLOYMENT_LINE_B));
+  assert.ok(!proposed.has('src/billing/cache.py'));
+
+  // Run again with a changed answer: the open proposal is replaced (update: true), still one commit on main.
+  const again = await update('billing', VERSION_B, { redisCache: true });
+  assert.deepEqual(again.output.conflicts, ['README.md']);
+  const branch = `svcgen/update-${VERSION_B}`;
+  assert.equal(commits(bare, branch).length, commits(bare, 'main').length + 1);
+  const replaced = readTree(bare, branch);
+  assert.ok(replaced.has('src/billing/cache.py'), 'the Redis cache the changed answer turns on');
+  assert.equal(YAML.parse(text(replaced, '.svcgen/answers.yaml')).values.redisCache, true);
+  assert.ok(text(replaced, 'README.md').includes('<<<<<<< ours (repository)'));
 });
 
 test('an update to the version the service already has proposes nothing', T, async () => {

@@ -123,7 +123,7 @@ async function ensureBareRepo(bare) {
 // and ignores (the input schema is strict: a template may pass any of them).
 const IGNORED_PR_INPUTS = [
   'draft', 'token', 'reviewers', 'assignees', 'teamReviewers',
-  'update', 'forceFork', 'gitAuthorName', 'gitAuthorEmail', 'forceEmptyGitAuthor', 'createWhenEmpty',
+  'forceFork', 'gitAuthorName', 'gitAuthorEmail', 'forceEmptyGitAuthor', 'createWhenEmpty',
   'commitAction', 'projectid', 'removeSourceBranch', 'assignee', 'assignReviewersFromApprovalRules',
   'labels', 'autoMerge',
 ];
@@ -139,6 +139,7 @@ function createLocalGitPullRequestAction({ rootDir, webBaseUrl }) {
     commitMessage: z => z.string({ description: 'commit message (default: the title)' }).optional(),
     targetBranchName: z => z.string({ description: 'the branch the change targets (default main)' }).optional(),
     filesToDelete: z => z.array(z.string(), { description: 'paths (under targetPath) to delete' }).optional(),
+    update: z => z.boolean({ description: 'replace the branch when it exists' }).optional(),
   };
   for (const name of IGNORED_PR_INPUTS) input[name] = z => z.unknown({ description: 'ignored' }).optional();
   return createTemplateAction({
@@ -178,8 +179,8 @@ function createLocalGitPullRequestAction({ rootDir, webBaseUrl }) {
       await git(['add', '--all'], stage);
       await git(['commit', '--quiet', '--no-verify', '-m', ctx.input.commitMessage ?? ctx.input.title], stage);
       const commitHash = await git(['rev-parse', 'HEAD'], stage);
-      // A new branch only, as a pull request from a fresh branch would be: never overwrite one.
-      await git(['push', '--quiet', bare, `HEAD:refs/heads/${branchName}`], stage);
+      // A new branch, as a pull request from a fresh branch would be; an existing one only with `update`.
+      await git(['push', '--quiet', ...(ctx.input.update ? ['--force'] : []), bare, `HEAD:refs/heads/${branchName}`], stage);
       const sourceShown = path.relative(ctx.workspacePath, source).split(path.sep).join('/') || '.';
       const targetShown = path.relative(stage, target).split(path.sep).join('/') || '.';
       ctx.logger.info(`e2e: proposed ${sourceShown} at ${targetShown} as branch ${branchName} of ${bare} (${commitHash})`);
