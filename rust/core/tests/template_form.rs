@@ -23,6 +23,9 @@ const CHECKED: &[&str] = &[
     "default",
 ];
 
+/// The `ui:field` of the live preview: a form property that carries no value.
+const PREVIEW_FIELD: &str = "SvcgenPreview";
+
 /// Every property the form can send, with whether a page requires it; follows `dependencies`.
 fn form_properties(template: &Value) -> BTreeMap<String, (Value, bool)> {
     let mut props = BTreeMap::new();
@@ -46,6 +49,11 @@ fn collect(schema: &Value, props: &mut BTreeMap<String, (Value, bool)>) {
         let name = name.as_str().expect("property names are strings");
         // `const` branches of a dependency only select which fields show.
         if prop.get("const").is_some() {
+            continue;
+        }
+        // The live preview (plugin-ts/frontend) shows the other answers and never sets a value of
+        // its own, so `${{ parameters }}` never carries it: it is no parameter of the set.
+        if prop.get("ui:field").and_then(Value::as_str) == Some(PREVIEW_FIELD) {
             continue;
         }
         props.insert(name.to_string(), (prop.clone(), required.contains(&name)));
@@ -141,4 +149,15 @@ fn drift_is_detected() {
     let form = form_properties(&template);
     assert!(form["a"].1);
     assert_eq!(form["a"].0["enum"][1].as_str(), Some("y"));
+}
+
+#[test]
+fn the_preview_is_no_parameter_but_a_look_alike_is() {
+    let template: Value = serde_yaml_ng::from_str(
+        "spec:\n  parameters:\n    - properties:\n        preview: {type: 'null', 'ui:field': SvcgenPreview}\n        other: {type: 'null', 'ui:field': SomethingElse}\n",
+    )
+    .unwrap();
+    let form = form_properties(&template);
+    assert!(!form.contains_key("preview"));
+    assert!(form.contains_key("other"));
 }
