@@ -6,6 +6,7 @@
 'use strict';
 
 const { createBackend } = require('@backstage/backend-defaults');
+const { coreServices, createBackendFeatureLoader } = require('@backstage/backend-plugin-api');
 
 const backend = createBackend();
 
@@ -18,6 +19,22 @@ backend.add(import('@backstage/plugin-scaffolder-backend-module-gitlab'));
 
 // The module under test, as a user adds it after `npm install @svcgen/plugin-scaffolder-backend-module-svcgen`.
 backend.add(import('@svcgen/plugin-scaffolder-backend-module-svcgen'));
+
+// Sign-in for a Backstage frontend (the browser test's app, tests/browser): the auth backend with
+// the guest provider, loaded only when the config enables it with `auth.providers.guest` (the
+// guest provider is for development and tests; a real installation configures its own provider).
+// Without it the backend accepts only service tokens (backend.auth.externalAccess), as before.
+backend.add(
+  createBackendFeatureLoader({
+    deps: { config: coreServices.rootConfig },
+    *loader({ config }) {
+      if (config.has('auth.providers.guest')) {
+        yield import('@backstage/plugin-auth-backend');
+        yield import('@backstage/plugin-auth-backend-module-guest-provider');
+      }
+    },
+  }),
+);
 
 // Test-only: a stand-in for publish:github / publish:gitlab that pushes to a local bare repository.
 // Loaded only when the end-to-end tests ask for it; never part of a real installation.
