@@ -1,5 +1,5 @@
 // The new frontend system: the field as a FormFieldBlueprint extension and a module of the
-// scaffolder plugin. Neither loads the field's code nor the WebAssembly glue until a form uses it.
+// scaffolder plugin. The field's code and the WebAssembly glue load only when a form renders it.
 
 import { createFrontendModule } from '@backstage/frontend-plugin-api';
 import { FormFieldBlueprint } from '@backstage/plugin-scaffolder-react/alpha';
