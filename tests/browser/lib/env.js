@@ -107,7 +107,15 @@ async function startEnvironment(name) {
       app: { baseUrl: app.baseUrl },
       backend: {
         workingDirectory: path.join(work, 'scaffolder-workspaces'),
-        cors: { origin: app.baseUrl, methods: ['GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'DELETE'], credentials: true },
+        // The app is served from another origin than the backend (as `yarn start` of a Backstage
+        // app is): the preview reads X-Svcgen-Version of the core's response, which a browser hides
+        // from a cross-origin page unless the backend exposes it.
+        cors: {
+          origin: app.baseUrl,
+          methods: ['GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'DELETE'],
+          credentials: true,
+          exposedHeaders: ['X-Svcgen-Version', 'ETag'],
+        },
       },
       auth: {
         environment: 'development',
