@@ -90,12 +90,18 @@ class AppServer {
 
 /**
  * Starts the git host, the app server and the backend; returns them with the templates written.
- * `name` labels the temp dir and logs.
+ * `name` labels the temp dir and logs; `extraTemplates` (Template entities) are registered too.
  */
-async function startEnvironment(name) {
+async function startEnvironment(name, { extraTemplates = [] } = {}) {
   const work = H.tempDir(`browser-${name}`);
   const gitHost = await new GitHost(path.join(work, 'git')).start();
   const templates = writeTestTemplates(work);
+  if (extraTemplates.length) {
+    const { YAML } = require('../../e2e/lib/templates');
+    const file = path.join(work, 'browser-templates.yaml');
+    fs.writeFileSync(file, extraTemplates.map(t => YAML.stringify(t, { lineWidth: 0 })).join('---\n'));
+    templates.locations.push({ type: 'file', target: file, rules: [{ allow: ['Template'] }] });
+  }
   const app = await new AppServer().start();
   const token = `browser-${require('node:crypto').randomBytes(12).toString('hex')}`;
   fs.mkdirSync(path.join(work, 'scaffolder-workspaces'));
