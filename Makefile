@@ -24,9 +24,12 @@ test: setup
 	cargo test --workspace
 	SVCGEN_FUZZ_RUNS=1000 bash rust/fuzz/run.sh 120
 	$(NPM) test
+	npm --prefix plugin-ts/frontend ci --no-audit --no-fund --loglevel=error
+	npm --prefix plugin-ts/frontend test
 	node templates/tools/nodejs-lock.mjs --check
 	node templates/tools/go-modules.mjs --check --quick
 	bash tests/e2e/run.sh
+	bash tests/browser/run.sh
 	python3 tests/harness/selftest.py
 	python3 tests/harness/harness.py --ci
 	node templates/tools/go-grpc-gen.mjs

@@ -29,7 +29,8 @@ H.installGuards(8 * 60_000);
 const T = { timeout: 180_000 };
 const IMAGES = path.join(H.REPO_ROOT, 'docs', 'images');
 const OWNER = 'group:default/platform-team';
-const SHOTS = process.env.SVCGEN_BROWSER_SCREENSHOTS !== '0';
+// Screenshots for the README only when asked (SVCGEN_BROWSER_SCREENSHOTS=1): a test run leaves tracked files alone.
+const SHOTS = process.env.SVCGEN_BROWSER_SCREENSHOTS === '1';
 
 let env;
 let browser;

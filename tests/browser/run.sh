@@ -6,7 +6,7 @@
 # headless Chromium (/usr/bin/chromium, `apt-get install chromium`; SVCGEN_CHROMIUM for another).
 # Assumes `make setup` ran (plugin-ts built with wasm-web/).
 #
-#   bash tests/browser/run.sh            the test (screenshots into docs/images/)
+#   bash tests/browser/run.sh            the test (SVCGEN_BROWSER_SCREENSHOTS=1: also the README's screenshots, docs/images/)
 #   bash tests/browser/run.sh --bench    the keystroke benchmark instead (bench.js, results.json)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,6 +15,12 @@ field="$root/plugin-ts/frontend"
 cd "$root"
 
 chromium="${SVCGEN_CHROMIUM:-/usr/bin/chromium}"
+if [[ ! -x "$chromium" && -z "${SVCGEN_CHROMIUM:-}" && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  # A fresh CI machine (root, Debian): Debian's own package, ≈2 min; nothing downloads a browser.
+  echo "run.sh: apt-get install chromium"
+  apt-get update -qq >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 if [[ ! -x "$chromium" ]]; then
   echo "run.sh: $chromium is missing: apt-get install -y chromium (Debian), or set SVCGEN_CHROMIUM" >&2
   exit 1

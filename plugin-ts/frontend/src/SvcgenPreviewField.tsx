@@ -123,7 +123,7 @@ export function SvcgenPreviewField(props: SvcgenPreviewFieldProps): JSX.Element 
         <div style={stale ? { ...styles.files, opacity: 0.5 } : styles.files}>
           <div style={styles.muted}>
             {stale ? 'Files of the last valid answers: ' : ''}
-            {tree.fileCount} files, {formatSize(tree.size)}
+            {tree.fileCount} {tree.fileCount === 1 ? 'file' : 'files'}, {formatSize(tree.size)}
           </div>
           <div style={styles.panes}>
             <div style={styles.tree} role="tree">

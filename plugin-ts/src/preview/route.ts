@@ -194,6 +194,9 @@ export function createPreviewRouter(options: PreviewRouterOptions): express.Rout
   /** Sends `body` with its ETag, or a 304 when the request already holds it. */
   function send(req: express.Request, res: express.Response, type: string, body: Buffer, etag: string, svcgen: string) {
     res.set({ ETag: etag, 'Cache-Control': 'no-cache', 'X-Svcgen-Version': svcgen });
+    // An app on another origin (a dev frontend on :3000) may read these, beside what backend.cors exposes.
+    const exposed = res.get('Access-Control-Expose-Headers');
+    res.set('Access-Control-Expose-Headers', [exposed, 'ETag', 'X-Svcgen-Version'].filter(Boolean).join(', '));
     res.type(type);
     if (matches(req.get('If-None-Match'), etag)) {
       res.status(304).end();

@@ -6,8 +6,8 @@
  * -file-contents).
  */
 
-const STEPS = ['Service', 'Stack', 'Repository and delivery', 'Deployment', 'Advanced options', 'Review'];
-const PREVIEW_STEP = STEPS.indexOf('Review');
+const STEPS = ['Service', 'Stack', 'Repository and delivery', 'Deployment', 'Advanced options', 'Preview'];
+const PREVIEW_STEP = STEPS.indexOf('Preview');
 
 const sel = {
   root: '[data-testid="svcgen-preview"]',
