@@ -123,7 +123,7 @@ export function SvcgenPreviewField(props: SvcgenPreviewFieldProps): JSX.Element 
         <div style={stale ? { ...styles.files, opacity: 0.5 } : styles.files}>
           <div style={styles.muted}>
             {stale ? 'Files of the last valid answers: ' : ''}
-            {tree.fileCount} {tree.fileCount === 1 ? 'file' : 'files'}, {formatSize(tree.size)}
+            {filesText(tree.fileCount)}, {formatSize(tree.size)}
           </div>
           <div style={styles.panes}>
             <div style={styles.tree} role="tree">
@@ -189,7 +189,7 @@ function Folder(props: { node: FolderNode; open?: string; onOpen: (path: string)
   return (
     <details open data-testid="svcgen-folder" data-path={node.path}>
       <summary style={styles.summary}>
-        {node.name}/ <span style={styles.muted}>{node.fileCount} files</span>
+        {node.name}/ <span style={styles.muted}>{filesText(node.fileCount)}</span>
       </summary>
       {entries}
     </details>
@@ -234,3 +234,7 @@ const styles: Record<string, React.CSSProperties> = {
     background: 'rgba(127, 127, 127, 0.1)',
   },
 };
+
+function filesText(count: number): string {
+  return `${count} ${count === 1 ? 'file' : 'files'}`;
+}
