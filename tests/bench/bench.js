@@ -93,16 +93,7 @@ const stripTimes = ({ times, ...rest }) => rest;
  * run, up to 10 min before each later part (the machine may be shared). Returns what happened.
  */
 function waitQuiet(maxMin = 45) {
-  const arg = [...args].find((a) => a.startsWith('--wait-quiet='));
-  if (!arg) return null;
-  const limit = Number(arg.split('=')[1]);
-  const end = Date.now() + maxMin * 60_000;
-  const start = Date.now();
-  while (os.loadavg()[0] >= limit && Date.now() < end) {
-    log(`load ${os.loadavg()[0].toFixed(2)} ≥ ${limit}: waiting`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 15_000);
-  }
-  return { limit, waitedMin: +((Date.now() - start) / 60_000).toFixed(1), reached: os.loadavg()[0] < limit };
+  return common.waitQuiet(common.quietLimit([...args]), Date.now() + maxMin * 60_000, log, 15_000);
 }
 
 const phases = {};

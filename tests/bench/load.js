@@ -14,18 +14,12 @@ const { measureLoad, loadTable } = require('./lib/load');
 const runsArg = process.argv.find((a) => a.startsWith('--runs='));
 const RUNS = runsArg ? Number(runsArg.slice('--runs='.length)) : 7;
 const NATIVE = process.env.SVCGEN_BENCH_NATIVE || path.join(common.ROOT, 'target/bench-native/release/svcgen-bench-native');
-const quietArg = process.argv.find((a) => a.startsWith('--wait-quiet='));
-const QUIET = quietArg ? Number(quietArg.slice('--wait-quiet='.length)) : null;
+const QUIET = common.quietLimit();
 const log = (...a) => console.error('[load]', ...a);
 
 /** With --wait-quiet, blocks until the 1-minute load average is below the limit (45 min at most). */
 function waitQuiet() {
-  if (QUIET === null) return;
-  const end = Date.now() + 45 * 60_000;
-  while (os.loadavg()[0] >= QUIET && Date.now() < end) {
-    log(`load ${os.loadavg()[0].toFixed(2)} ≥ ${QUIET}: waiting`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30_000);
-  }
+  common.waitQuiet(QUIET, Date.now() + 45 * 60_000, log);
 }
 
 const TEMPLATES = common.snapshotTemplates();

@@ -19,8 +19,7 @@ const { prepareUpdate, checkUpdate, measureUpdate, updateTable, updateNotes } = 
 const runsArg = process.argv.find((a) => a.startsWith('--runs='));
 const RUNS = runsArg ? Number(runsArg.slice('--runs='.length)) : 7;
 const NATIVE = process.env.SVCGEN_BENCH_NATIVE || path.join(common.ROOT, 'target/bench-native/release/svcgen-bench-native');
-const quietArg = process.argv.find((a) => a.startsWith('--wait-quiet='));
-const QUIET = quietArg ? Number(quietArg.slice('--wait-quiet='.length)) : null;
+const QUIET = common.quietLimit();
 const QUIET_MAX_MS = 20 * 60_000;
 // Per process and kind: 0.5 s of warm-up, then at least 30 updates and 2 s.
 const WARM = { warmupMs: 500, minRuns: 30, minMs: 2000, maxRuns: 2000 };
@@ -29,13 +28,7 @@ const log = (...a) => console.error('[update]', ...a);
 const quietUntil = Date.now() + QUIET_MAX_MS;
 /** With --wait-quiet, blocks until the 1-minute load average is below the limit (20 min in all at most). */
 function waitQuiet() {
-  if (QUIET === null) return { waitedMin: 0, reached: true };
-  const start = Date.now();
-  while (os.loadavg()[0] >= QUIET && Date.now() < quietUntil) {
-    log(`load ${os.loadavg()[0].toFixed(2)} ≥ ${QUIET}: waiting`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30_000);
-  }
-  return { waitedMin: +((Date.now() - start) / 60_000).toFixed(1), reached: os.loadavg()[0] < QUIET };
+  return common.waitQuiet(QUIET, quietUntil, log) ?? { waitedMin: 0, reached: true };
 }
 
 const TEMPLATES = common.snapshotTemplates();

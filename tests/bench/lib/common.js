@@ -248,7 +248,30 @@ function timeWarm(fn, { warmupMs = 1000, minRuns = 30, minMs = 4000, maxRuns = 2
   return times;
 }
 
+/**
+ * `--wait-quiet=L` of argv as a number, or null without it: the 1-minute load average the parts of a
+ * run wait for (the machine may be shared).
+ */
+function quietLimit(argv = process.argv) {
+  const arg = argv.find((a) => a.startsWith('--wait-quiet='));
+  return arg ? Number(arg.slice('--wait-quiet='.length)) : null;
+}
+
+/**
+ * Blocks until the 1-minute load average is below `limit` or the clock passes `deadline` (ms since
+ * the epoch), checking every `everyMs`; returns what happened. A null limit returns at once.
+ */
+function waitQuiet(limit, deadline, log, everyMs = 30_000) {
+  if (limit === null) return null;
+  const start = Date.now();
+  while (os.loadavg()[0] >= limit && Date.now() < deadline) {
+    log(`load ${os.loadavg()[0].toFixed(2)} ≥ ${limit}: waiting`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, everyMs);
+  }
+  return { limit, waitedMin: +((Date.now() - start) / 60_000).toFixed(1), reached: os.loadavg()[0] < limit };
+}
+
 module.exports = {
   ROOT, GLUE, WORK, SUFFIX, yaml, readSet, packSet, loadSet, exampleValues, checkValueSets, core, splitOutput, makeJob, writeJob,
-  syntheticSet, snapshotTemplates, summarize, timeWarm,
+  syntheticSet, snapshotTemplates, summarize, timeWarm, quietLimit, waitQuiet,
 };
