@@ -165,6 +165,22 @@ function callWorker<T>(request: Request): Promise<T> {
   });
 }
 
+/** The last call's turn: calls reach the worker in the order they were made. */
+let lastTurn: Promise<unknown> = Promise.resolve();
+
+/**
+ * Sends a request once every earlier call has been sent. Each call finds its set first (reading
+ * folders, asking the worker what manifests extend), which takes longer for some than others; the
+ * turn keeps the order of the calls, not of their lookups.
+ */
+function callInOrder<T>(request: Promise<Request>): Promise<T> {
+  // A lookup may fail before its turn comes: handled now (the turn rejects with it), never unhandled.
+  request.catch(() => undefined);
+  const turn = lastTurn.then(() => request);
+  lastTurn = turn.catch(() => undefined);
+  return turn.then(ready => callWorker<T>(ready));
+}
+
 function toWireValues(values: unknown): WireValues {
   try {
     const json = JSON.stringify(values);
@@ -188,14 +204,13 @@ export class SvcgenWorkerEngine extends SvcgenEngine {
     this.templateDirs = this.searchDirs.slice(0, -1);
   }
 
-  override async render(set: string | TemplateChain, values: unknown): Promise<Output> {
-    const chain = await this.chainOf(set);
-    return callWorker<Output>({ op: 'render', chain, values: toWireValues(values) });
+  override render(set: string | TemplateChain, values: unknown): Promise<Output> {
+    const wire = toWireValues(values);
+    return callInOrder<Output>(this.chainOf(set).then(chain => ({ op: 'render', chain, values: wire })));
   }
 
-  override async checkVersion(set: string | TemplateChain, range: string): Promise<void> {
-    const chain = await this.chainOf(set);
-    await callWorker<void>({ op: 'checkVersion', chain, range });
+  override checkVersion(set: string | TemplateChain, range: string): Promise<void> {
+    return callInOrder<void>(this.chainOf(set).then(chain => ({ op: 'checkVersion', chain, range })));
   }
 
   protected override async runUpdate(
@@ -206,15 +221,9 @@ export class SvcgenWorkerEngine extends SvcgenEngine {
     index: RepoIndex[],
     data: Uint8Array,
   ): Promise<Update> {
-    return callWorker<Update>({
-      op: 'update',
-      from: await this.chainOf(from),
-      to: await this.chainOf(to),
-      oldValues: toWireValues(oldValues),
-      newValues: toWireValues(newValues),
-      index,
-      data,
-    });
+    const wire = { oldValues: toWireValues(oldValues), newValues: toWireValues(newValues) };
+    const chains = Promise.all([this.chainOf(from), this.chainOf(to)]);
+    return callInOrder<Update>(chains.then(([f, t]) => ({ op: 'update', from: f, to: t, ...wire, index, data })));
   }
 
   override readExtends(dir: string): Promise<Extends | undefined> {
