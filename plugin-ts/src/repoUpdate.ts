@@ -5,10 +5,50 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import * as YAML from 'yaml';
 import { isTemplateSetUrl, type SvcgenEngine, type TemplateChain, type UpdatedFile } from './engine';
 
 /** Where a generated repository keeps the set and values it was generated from. */
 export const ANSWERS_FILE = '.svcgen/answers.yaml';
+
+/** An answers file that cannot be read or is not one: the message names the file and why. */
+export class AnswersFileError extends Error {}
+
+/** What an answers file holds that an update or a re-render uses. */
+export interface Answers {
+  file: string;
+  /** Where the set asked for was read (template.layers[0].source), and its name and version. */
+  source?: string;
+  template?: { name?: unknown; version?: unknown };
+  values: Record<string, unknown>;
+}
+
+export async function readAnswers(file: string): Promise<Answers> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new AnswersFileError(`cannot read answers file ${file}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(text);
+  } catch (err) {
+    throw new AnswersFileError(`answers file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMapping(parsed) || !isMapping(parsed.template) || (parsed.values != null && !isMapping(parsed.values))) {
+    throw new AnswersFileError(`answers file ${file} is not an svcgen answers file (template and values mappings)`);
+  }
+  const layers = parsed.template.layers;
+  const top = Array.isArray(layers) && isMapping(layers[0]) ? layers[0] : undefined;
+  return {
+    file,
+    source: typeof top?.source === 'string' && top.source !== '' ? top.source : undefined,
+    template: parsed.template,
+    values: (parsed.values as Record<string, unknown> | null) ?? {},
+  };
+}
 
 /**
  * The values of both renders: the recorded ones for the old set, with the changed ones over them

@@ -5,8 +5,7 @@ import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import * as YAML from 'yaml';
 import { isSvcgenError, isTemplateSetUrl, type TemplateChain, type UpdateResult } from '../engine';
-import { type Answers, readAnswersFile, UsageError } from '../cli/preview';
-import { ANSWERS_FILE, applyChanges, atVersionTag, updateValues } from '../repoUpdate';
+import { ANSWERS_FILE, type Answers, AnswersFileError, applyChanges, atVersionTag, readAnswers, updateValues } from '../repoUpdate';
 import { UrlTemplateSets } from '../urlSets';
 import { SvcgenWorkerEngine } from '../worker';
 
@@ -110,9 +109,9 @@ export function createSvcgenUpdateAction(options: SvcgenUpdateActionOptions = {}
       }
       let answers: Answers;
       try {
-        answers = await readAnswersFile(answersFile);
+        answers = await readAnswers(answersFile);
       } catch (err) {
-        if (err instanceof UsageError) throw new InputError(`svcgen: ${err.message.replace(answersFile, `${shown}/${ANSWERS_FILE}`)}`);
+        if (err instanceof AnswersFileError) throw new InputError(`svcgen: ${err.message.replace(answersFile, `${shown}/${ANSWERS_FILE}`)}`);
         throw err;
       }
       const recordedName = answers.template?.name;

@@ -20,6 +20,7 @@ import {
   TemplateChain,
   TemplateInfo,
 } from '../engine';
+import { type Answers, AnswersFileError, readAnswers } from '../repoUpdate';
 import { formatKiB, writeOutput } from '../writer';
 import { updateMain } from './update';
 
@@ -113,40 +114,14 @@ export async function readValuesFile(file: string): Promise<Record<string, unkno
   return parsed as Record<string, unknown>;
 }
 
-/** What an answers file holds that the CLI uses. */
-export interface Answers {
-  file: string;
-  /** Where the set asked for was read (template.layers[0].source), and its name and version. */
-  source?: string;
-  template?: { name?: unknown; version?: unknown };
-  values: Record<string, unknown>;
-}
-
+/** An answers file, read for the CLI: its problems are usage errors (exit 2). */
 export async function readAnswersFile(file: string): Promise<Answers> {
-  let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    return await readAnswers(file);
   } catch (err) {
-    throw new UsageError(`cannot read answers file ${file}: ${(err as Error).message}`);
+    if (err instanceof AnswersFileError) throw new UsageError(err.message);
+    throw err;
   }
-  let parsed: unknown;
-  try {
-    parsed = YAML.parse(text);
-  } catch (err) {
-    throw new UsageError(`answers file ${file} is not valid YAML: ${(err as Error).message}`);
-  }
-  const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isMapping(parsed) || !isMapping(parsed.template) || (parsed.values != null && !isMapping(parsed.values))) {
-    throw new UsageError(`answers file ${file} is not an svcgen answers file (template and values mappings)`);
-  }
-  const layers = parsed.template.layers;
-  const top = Array.isArray(layers) && isMapping(layers[0]) ? layers[0] : undefined;
-  return {
-    file,
-    source: typeof top?.source === 'string' && top.source !== '' ? top.source : undefined,
-    template: parsed.template,
-    values: (parsed.values as Record<string, unknown> | null) ?? {},
-  };
 }
 
 export interface Options {

@@ -10,9 +10,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isSvcgenError, SvcgenEngine, type TemplateChain, type UpdateResult } from '../engine';
-import { ANSWERS_FILE, applyChanges, updateValues } from '../repoUpdate';
+import { ANSWERS_FILE, type Answers, applyChanges, updateValues } from '../repoUpdate';
 import {
-  type Answers,
   type CliIo,
   describeChain,
   EXIT,
