@@ -345,7 +345,7 @@ async function checkTogether(sets, first, work, buf, tools) {
 
 async function main() {
   const require = createRequire(import.meta.url);
-  const { readTemplateSetFiles, splitOutput } = require(path.join(root, 'plugin-ts', 'dist', 'engine.js'));
+  const { packLayers, readTemplateSetFiles, splitOutput } = require(path.join(root, 'plugin-ts', 'dist', 'engine.js'));
   const { TemplateSet } = require(path.join(root, 'plugin-ts', 'wasm', 'svcgen.js'));
   const { buf, version } = findBuf();
   const tools = toolsModule();
@@ -355,7 +355,8 @@ async function main() {
   let strayFiles = false;
   try {
     // The core compiles the set once; each render is then in memory.
-    const templateSet = TemplateSet.load(await readTemplateSetFiles(templateDir));
+    const { index, data } = packLayers([{ source: 'microservice', files: await readTemplateSetFiles(templateDir) }]);
+    const templateSet = TemplateSet.load(index, data);
     const render = (values) =>
       Object.fromEntries(splitOutput(templateSet.render(values)).map((file) => [file.path, file.contents]));
     // Without gRPC, none of it is generated.
