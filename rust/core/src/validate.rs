@@ -61,7 +61,9 @@ pub(crate) fn validate(
 
     // An unknown key given as null says nothing, like a known one: forms send it for a field that
     // only displays (RJSF's NullField, e.g. the SvcgenPreview step where the field is not installed).
-    let unknown = input.iter().filter(|(k, v)| !manifest.parameters.contains_key(*k) && !v.is_null());
+    let unknown = input
+        .iter()
+        .filter(|(k, v)| !manifest.parameters.contains_key(*k) && !v.is_null());
     for (name, _) in unknown {
         let hint = closest(name, manifest.parameters.keys())
             .map(|known| format!(" (did you mean \"{known}\"?)"))
