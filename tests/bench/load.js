@@ -27,12 +27,7 @@ const SET_DIR = path.join(TEMPLATES, 'microservice');
 const valuesFile = path.join(common.WORK, 'values.json');
 fs.writeFileSync(valuesFile, JSON.stringify(common.exampleValues()));
 const results = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpu: `${os.cpus()[0].model} × ${os.cpus().length}`,
-  loadAtStart: os.loadavg().map((x) => +x.toFixed(2)),
-  runs: RUNS,
-  gitHead: require('node:child_process').execFileSync('git', ['-C', common.ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+  ...common.runInfo(RUNS),
   rows: [],
 };
 for (const times of [1, 10, 100]) {

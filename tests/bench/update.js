@@ -40,13 +40,8 @@ for (const c of scenario.cases) {
   log(`${c.label}: checked; ${s.changes} changes (${s.modified} modified, ${s.added} added, ${s.removed} deleted), conflicts ${JSON.stringify(s.conflicts.map((x) => x.path))}`);
 }
 const results = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpu: `${os.cpus()[0].model} × ${os.cpus().length}`,
-  loadAtStart: os.loadavg().map((x) => +x.toFixed(2)),
-  runs: RUNS,
+  ...common.runInfo(RUNS),
   warm: WARM,
-  gitHead: require('node:child_process').execFileSync('git', ['-C', common.ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
   scenario: {
     from: scenario.fromVersion,
     to: scenario.toVersion,

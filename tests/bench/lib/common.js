@@ -271,7 +271,20 @@ function waitQuiet(limit, deadline, log, everyMs = 30_000) {
   return { limit, waitedMin: +((Date.now() - start) / 60_000).toFixed(1), reached: os.loadavg()[0] < limit };
 }
 
+/** The head of a results file of a part run alone (load.js, update.js): when, where, on what. */
+function runInfo(runs) {
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: `${cpus[0].model} × ${cpus.length}`,
+    loadAtStart: os.loadavg().map((x) => +x.toFixed(2)),
+    runs,
+    gitHead: require('node:child_process').execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+  };
+}
+
 module.exports = {
   ROOT, GLUE, WORK, SUFFIX, yaml, readSet, packSet, loadSet, exampleValues, checkValueSets, core, splitOutput, makeJob, writeJob,
-  syntheticSet, snapshotTemplates, summarize, timeWarm, quietLimit, waitQuiet,
+  syntheticSet, snapshotTemplates, summarize, timeWarm, quietLimit, waitQuiet, runInfo,
 };
