@@ -175,7 +175,8 @@ function withCore<T>(fn: (core: GlueModule) => T): T {
 // ---------------------------------------------------------------------------------------------
 // Reading template sets
 
-interface Stamped {
+/** A file or folder of a set as it was read: stat it again to know whether it changed. */
+export interface Stamped {
   absolute: string;
   /** Changes when the file's contents or mode change, or when entries are added to a folder. */
   stamp: string;
@@ -253,7 +254,7 @@ async function listFiles(root: string): Promise<{ files: FoundFile[]; folders: S
 }
 
 /** Whether every file and folder still has the stamp it had (all checked at once). */
-async function unchanged(watched: Stamped[]): Promise<boolean> {
+export async function unchanged(watched: Stamped[]): Promise<boolean> {
   const now = await Promise.all(watched.map(w => fs.stat(w.absolute).then(stampOf, () => '')));
   return now.every((stamp, i) => stamp === watched[i].stamp);
 }
@@ -265,6 +266,15 @@ function isBuiltIn(dir: string): boolean {
 /** Reads every regular file of a template-set folder, as the core expects them. */
 export async function readTemplateSetFiles(dir: string): Promise<Glue.SourceFile[]> {
   return readSources((await listFiles(dir)).files);
+}
+
+/**
+ * Reads a template-set folder, with what to check later to know whether it changed: its files and
+ * folders ({@link unchanged}), none for the sets built into this package, which change only with it.
+ */
+export async function readTemplateSetWatched(dir: string): Promise<{ files: Glue.SourceFile[]; watched: Stamped[] }> {
+  const { files, folders } = await listFiles(dir);
+  return { files: await readSources(files), watched: isBuiltIn(path.resolve(dir)) ? [] : [...folders, ...files] };
 }
 
 function readSources(files: FoundFile[]): Promise<Glue.SourceFile[]> {

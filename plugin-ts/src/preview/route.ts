@@ -20,14 +20,15 @@ import { InputError } from '@backstage/errors';
 import express from 'express';
 import { parse as parseYaml } from 'yaml';
 import {
-  BUILTIN_TEMPLATES_DIR,
   isTemplateSetUrl,
   MANIFEST_FILE,
   packLayers,
-  readTemplateSetFiles,
+  readTemplateSetWatched,
+  type Stamped,
   type LayerIndex,
   type SvcgenEngine,
   type TemplateChain,
+  unchanged,
 } from '../engine';
 
 /** Where the browser build of the core is (rust/build-wasm.sh writes it). */
@@ -62,7 +63,7 @@ interface Cached {
   body: Buffer;
   etag: string;
   /** The files and folders of the chain's sets outside this package, as they were when read. */
-  watched: { absolute: string; stamp: string }[];
+  watched: Stamped[];
 }
 
 interface WebCore {
@@ -76,20 +77,8 @@ const MAX_CACHED_SETS = 16;
 
 const quotedHash = (bytes: Uint8Array) => `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 32)}"`;
 
-function stampOf(stat: { ino: number; size: number; mtimeMs: number; mode: number }): string {
-  return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.mode}`;
-}
-
-async function stamps(files: string[]): Promise<string[]> {
-  return Promise.all(files.map(f => fs.stat(f).then(stampOf, () => '')));
-}
-
 function chainKey(chain: TemplateChain): string {
   return chain.dirs.map((dir, i) => `${path.resolve(dir)}\u0000${chain.sources[i]}`).join('\n');
-}
-
-function isBuiltIn(dir: string): boolean {
-  return path.resolve(dir).startsWith(BUILTIN_TEMPLATES_DIR + path.sep);
 }
 
 /** Whether an `If-None-Match` header names `etag` (or is `*`); weak tags compare by their value. */
@@ -136,21 +125,9 @@ export function createPreviewRouter(options: PreviewRouterOptions): express.Rout
 
   async function pack(chain: TemplateChain, svcgen: string): Promise<Cached> {
     const layers = await Promise.all(
-      chain.dirs.map(async (dir, i) => ({ dir, source: chain.sources[i], files: await readTemplateSetFiles(dir) })),
+      chain.dirs.map(async (dir, i) => ({ source: chain.sources[i], ...(await readTemplateSetWatched(dir)) })),
     );
     const { index, data } = packLayers(layers);
-    // Watch each file and every folder holding one (a file added or removed changes its folder).
-    const watchedPaths = new Set<string>();
-    for (const { dir, files } of layers) {
-      if (isBuiltIn(dir)) continue;
-      watchedPaths.add(dir);
-      for (const file of files) {
-        const parts = file.path.split('/');
-        for (let i = 1; i <= parts.length; i++) watchedPaths.add(path.join(dir, ...parts.slice(0, i)));
-      }
-    }
-    const watched = [...watchedPaths];
-    const watchedStamps = await stamps(watched);
     const manifest = parseYaml(await fs.readFile(path.join(chain.dirs[0], MANIFEST_FILE), 'utf8'), {
       schema: 'failsafe',
     }) as { name?: unknown; version?: unknown } | null;
@@ -162,19 +139,16 @@ export function createPreviewRouter(options: PreviewRouterOptions): express.Rout
       data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
     };
     const json = Buffer.from(JSON.stringify(body));
-    return { body: json, etag: quotedHash(json), watched: watched.map((absolute, i) => ({ absolute, stamp: watchedStamps[i] })) };
+    return { body: json, etag: quotedHash(json), watched: layers.flatMap(l => l.watched) };
   }
 
   async function packed(chain: TemplateChain, svcgen: string): Promise<Cached> {
     const key = chainKey(chain);
     const cached = cache.get(key);
-    if (cached) {
-      const now = await stamps(cached.watched.map(w => w.absolute));
-      if (now.every((stamp, i) => stamp === cached.watched[i].stamp)) {
-        cache.delete(key);
-        cache.set(key, cached);
-        return cached;
-      }
+    if (cached && (await unchanged(cached.watched))) {
+      cache.delete(key);
+      cache.set(key, cached);
+      return cached;
     }
     let pending = building.get(key);
     if (!pending) {
