@@ -1,21 +1,24 @@
 //! The manifest's expressions (rules, derived values, conditions), compiled once at load.
 //!
-//! Expressions are compiled as templates that assign their result (`{% set x = (expr) %}`), because a
-//! compiled template can live in the environment while a compiled `Expression` would borrow it.
+//! Expressions are compiled as templates, because a compiled template can live in the environment
+//! while a compiled `Expression` would borrow it: derived values assign their result
+//! (`{% set x = (expr) %}`), rules and conditions write `1` or `0` (one character per expression is
+//! cheaper to read back than a variable each).
 
 use std::collections::HashSet;
 
 use indexmap::IndexMap;
-use minijinja::value::Serde;
 use minijinja::{Captured, Environment, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::budget::Budget;
 use crate::error::Error;
 use crate::manifest::{Manifest, MANIFEST_FILE};
+use crate::scope::Scope;
 
 const DERIVED: &str = "manifest.yaml (derived)";
 const CONDITIONS: &str = "manifest.yaml (conditions)";
+const RULES: &str = "manifest.yaml (rules)";
 
 pub(crate) struct Expressions {
     derived: Vec<String>,
@@ -24,9 +27,13 @@ pub(crate) struct Expressions {
     derived_each: Vec<(String, HashSet<String>)>,
     conditions: Vec<String>,
     rules: Vec<Rule>,
+    /// What each rule is, in manifest order, for errors of the template evaluating them all.
+    rule_whats: Vec<String>,
 }
 
 struct Rule {
+    /// The parameter the rule reports against; it is skipped when that value is invalid.
+    field: String,
     template: String,
     what: String,
     /// The names the rule reads, and the parameters the derived values among them read; it is
@@ -38,36 +45,39 @@ struct Rule {
 
 impl Expressions {
     pub fn compile(env: &mut Environment<'static>, manifest: &Manifest) -> Result<Expressions, Error> {
+        // Every expression is compiled alone before it joins a template (`reads_of`, or `check` for
+        // conditions): a syntax error then reads as it does in the manifest, and no expression can
+        // close its line's tag to run as template code.
         let derived: Vec<String> = manifest.derived.keys().map(|k| format!("derived value {k}")).collect();
-        let lines = manifest
+        let direct_reads = manifest
             .derived
-            .iter()
-            .map(|(name, expr)| (name.clone(), expr.as_str()));
-        add_assignments(env, DERIVED, lines, &derived)?;
+            .values()
+            .zip(&derived)
+            .map(|(expr, what)| reads_of(env, expr, what))
+            .collect::<Result<Vec<_>, Error>>()?;
+        add_lines(env, DERIVED, manifest.derived.iter().map(assignment), &derived)?;
 
         // Each derived value alone too, so that validation can derive the ones whose inputs are valid.
         let mut param_reads: IndexMap<String, HashSet<String>> = IndexMap::new();
         let mut derived_each = Vec::new();
-        for ((name, expr), what) in manifest.derived.iter().zip(&derived) {
-            let reads = expand(&reads_of(env, expr, what)?, &param_reads);
+        for (((name, expr), what), direct) in manifest.derived.iter().zip(&derived).zip(&direct_reads) {
+            let reads = expand(direct, &param_reads);
             let template = format!("manifest.yaml (derived {name})");
-            add_assignments(
-                env,
-                &template,
-                [(name.clone(), expr.as_str())],
-                std::slice::from_ref(what),
-            )?;
+            add_lines(env, &template, [assignment((name, expr))], std::slice::from_ref(what))?;
             param_reads.insert(name.clone(), reads.clone());
             derived_each.push((template, reads));
         }
 
         let conditions: Vec<String> = manifest.conditions.keys().map(|k| format!("condition {k}")).collect();
-        let lines = manifest
-            .conditions
-            .values()
-            .enumerate()
-            .map(|(i, expr)| (format!("c{i}"), expr.as_str()));
-        add_assignments(env, CONDITIONS, lines, &conditions)?;
+        for (expr, what) in manifest.conditions.values().zip(&conditions) {
+            check(env, expr, what)?;
+        }
+        add_lines(
+            env,
+            CONDITIONS,
+            manifest.conditions.values().map(|expr| truth(expr)),
+            &conditions,
+        )?;
 
         let mut rules = Vec::new();
         for (i, rule) in manifest.rules.iter().enumerate() {
@@ -76,42 +86,57 @@ impl Expressions {
             let reads_derived = direct.iter().any(|v| param_reads.contains_key(v));
             let reads = expand(&direct, &param_reads);
             let template = format!("manifest.yaml (rule {i})");
-            add_assignments(
-                env,
-                &template,
-                [("ok".to_string(), rule.require.as_str())],
-                std::slice::from_ref(&what),
-            )?;
+            add_lines(env, &template, [truth(&rule.require)], std::slice::from_ref(&what))?;
             rules.push(Rule {
+                field: rule.field.clone(),
                 template,
                 what,
                 reads,
                 reads_derived,
             });
         }
+        let rule_whats: Vec<String> = rules.iter().map(|r| r.what.clone()).collect();
+        add_lines(
+            env,
+            RULES,
+            manifest.rules.iter().map(|r| truth(&r.require)),
+            &rule_whats,
+        )?;
         Ok(Expressions {
             derived,
             derived_each,
             conditions,
             rules,
+            rule_whats,
         })
     }
 
-    /// Whether rule `index` holds, or `None` when it reads a value in `invalid`.
-    pub fn rule_holds(
+    /// Whether each rule holds, in manifest order; `None` for a rule that reads a value in `skip` or
+    /// reports against one. With nothing to skip (every render of valid values) all rules are
+    /// evaluated at once.
+    pub fn rules_hold(
         &self,
         env: &Environment<'_>,
-        index: usize,
         context: &Value,
-        invalid: &HashSet<String>,
+        skip: &HashSet<String>,
         budget: &mut Budget,
-    ) -> Result<Option<bool>, Error> {
-        let rule = &self.rules[index];
-        if rule.reads.iter().any(|v| invalid.contains(v)) {
-            return Ok(None);
+    ) -> Result<Vec<Option<bool>>, Error> {
+        if skip.is_empty() {
+            return Ok(truths(env, RULES, context, &self.rule_whats, budget)?
+                .into_iter()
+                .map(Some)
+                .collect());
         }
-        let captured = evaluate(env, &rule.template, context, std::slice::from_ref(&rule.what), budget)?;
-        Ok(Some(captured.state().lookup("ok").is_some_and(|v| v.is_true())))
+        let mut holds = Vec::with_capacity(self.rules.len());
+        for rule in &self.rules {
+            holds.push(
+                match skip.contains(&rule.field) || rule.reads.iter().any(|v| skip.contains(v)) {
+                    true => None,
+                    false => Some(truths(env, &rule.template, context, std::slice::from_ref(&rule.what), budget)?[0]),
+                },
+            );
+        }
+        Ok(holds)
     }
 
     /// Whether a rule reads a derived value (validation then derives them first).
@@ -126,15 +151,15 @@ impl Expressions {
         &self,
         env: &Environment<'_>,
         manifest: &Manifest,
-        values: &Map<String, Json>,
+        scope: &mut Scope,
         invalid: &HashSet<String>,
         budget: &mut Budget,
     ) -> Result<(Map<String, Json>, HashSet<String>), Error> {
         if invalid.is_empty() {
-            let derived = self.derive(env, manifest, &Value::from(Serde(values)), budget)?;
+            let derived = self.derive(env, manifest, scope, budget)?;
             return Ok((derived, HashSet::new()));
         }
-        let mut scope = values.clone();
+        let mut derived = Map::new();
         let mut unavailable = HashSet::new();
         for ((template, reads), (name, what)) in
             self.derived_each.iter().zip(manifest.derived.keys().zip(&self.derived))
@@ -145,16 +170,10 @@ impl Expressions {
             let value = if reads.iter().any(|v| invalid.contains(v)) {
                 None
             } else {
-                match evaluate(
-                    env,
-                    template,
-                    &Value::from(Serde(&scope)),
-                    std::slice::from_ref(what),
-                    budget,
-                ) {
-                    Ok(captured) => match captured.state().lookup(name).map(|v| budget.charge_json(&v, what)) {
-                        Some(Ok(value)) => Some(value),
-                        Some(Err(err)) if err.kind() == crate::ErrorKind::Limit => return Err(err),
+                match evaluate(env, template, &scope.context(), std::slice::from_ref(what), budget) {
+                    Ok(captured) => match captured.state().lookup(name).map(|v| (budget.charge_json(&v, what), v)) {
+                        Some((Ok(json), value)) => Some((json, value)),
+                        Some((Err(err), _)) if err.kind() == crate::ErrorKind::Limit => return Err(err),
                         _ => None,
                     },
                     // Running out of budget is no reason to skip a rule: it ends the render.
@@ -163,50 +182,53 @@ impl Expressions {
                 }
             };
             match value {
-                Some(value) => {
-                    scope.insert(name.clone(), value);
+                Some((json, value)) => {
+                    scope.set(name, value);
+                    derived.insert(name.clone(), json);
                 }
                 None => {
                     unavailable.insert(name.clone());
                 }
             }
         }
-        let derived = scope.into_iter().filter(|(k, _)| !values.contains_key(k)).collect();
         Ok((derived, unavailable))
     }
 
-    /// The derived values, in manifest order.
+    /// The derived values from the parameters in `scope`, in manifest order; each is set in `scope` too.
     pub fn derive(
         &self,
         env: &Environment<'_>,
         manifest: &Manifest,
-        context: &Value,
+        scope: &mut Scope,
         budget: &mut Budget,
     ) -> Result<Map<String, Json>, Error> {
-        let captured = evaluate(env, DERIVED, context, &self.derived, budget)?;
+        let captured = evaluate(env, DERIVED, &scope.context(), &self.derived, budget)?;
         let state = captured.state();
         let mut derived = Map::new();
         for (name, what) in manifest.derived.keys().zip(&self.derived) {
-            let value = budget.charge_json(&state.lookup(name).unwrap_or_default(), what)?;
-            derived.insert(name.clone(), value);
+            let value = state.lookup(name).unwrap_or_default();
+            derived.insert(name.clone(), budget.charge_json(&value, what)?);
+            scope.set(name, value);
         }
         Ok(derived)
     }
 
     /// Whether each condition holds, in manifest order.
     pub fn conditions(&self, env: &Environment<'_>, context: &Value, budget: &mut Budget) -> Result<Vec<bool>, Error> {
-        let captured = evaluate(env, CONDITIONS, context, &self.conditions, budget)?;
-        let state = captured.state();
-        Ok((0..self.conditions.len())
-            .map(|i| state.lookup(&format!("c{i}")).is_some_and(|v| v.is_true()))
-            .collect())
+        truths(env, CONDITIONS, context, &self.conditions, budget)
     }
 }
 
-/// The top-level names an expression reads.
+/// The top-level names an expression reads; fails like [`check`].
 fn reads_of(env: &Environment<'static>, expr: &str, what: &str) -> Result<HashSet<String>, Error> {
     let compiled = env.compile_expression(expr).map_err(|e| Error::expression(what, &e))?;
     Ok(compiled.undeclared_variables(false))
+}
+
+/// Fails unless `expr` is one expression.
+fn check(env: &Environment<'static>, expr: &str, what: &str) -> Result<(), Error> {
+    env.compile_expression(expr).map_err(|e| Error::expression(what, &e))?;
+    Ok(())
 }
 
 /// `reads` and, for each derived value in it, the parameters that value reads.
@@ -218,22 +240,51 @@ fn expand(reads: &HashSet<String>, derived: &IndexMap<String, HashSet<String>>) 
     all
 }
 
-/// Adds a template of one `{% set name = (expr) %}` per line; `whats[i]` names line i+1 in errors.
-fn add_assignments<'a>(
+/// A line assigning an expression's value to a name.
+fn assignment((name, expr): (&String, &String)) -> String {
+    format!("{{% set {name} = ({}) %}}\n", one_line(expr))
+}
+
+/// A line writing `1` when an expression is true, else `0`.
+fn truth(expr: &str) -> String {
+    format!("{{{{ '1' if ({}) else '0' }}}}\n", one_line(expr))
+}
+
+fn one_line(expr: &str) -> String {
+    expr.replace(['\n', '\r'], " ")
+}
+
+/// Adds a template of one line per expression, each compiled alone before; `whats[i]` names line
+/// i+1 in errors.
+fn add_lines(
     env: &mut Environment<'static>,
     template: &str,
-    lines: impl IntoIterator<Item = (String, &'a str)>,
+    lines: impl IntoIterator<Item = String>,
     whats: &[String],
 ) -> Result<(), Error> {
-    let mut source = String::new();
-    for ((name, expr), what) in lines.into_iter().zip(whats) {
-        // Compiled alone first, so a syntax error reads as it does in the manifest.
-        env.compile_expression(expr).map_err(|e| Error::expression(what, &e))?;
-        // One line per assignment, so an error's line number says which expression failed.
-        source.push_str(&format!("{{% set {name} = ({}) %}}\n", expr.replace(['\n', '\r'], " ")));
-    }
+    // One line per expression, so an error's line number says which expression failed.
+    let source: String = lines.into_iter().collect();
     env.add_template_owned(template.to_string(), source)
         .map_err(|e| Error::expression(what_at(whats, &e), &e))
+}
+
+/// Runs a template of `truth` lines: whether each expression holds.
+fn truths(
+    env: &Environment<'_>,
+    template: &str,
+    context: &Value,
+    whats: &[String],
+    budget: &mut Budget,
+) -> Result<Vec<bool>, Error> {
+    let template = env
+        .get_template(template)
+        .map_err(|e| Error::expression(MANIFEST_FILE, &e))?;
+    let mut out = Vec::with_capacity(whats.len() * 2);
+    let captured = template
+        .render_captured_to(context, &mut out)
+        .map_err(|e| expression_error(budget, whats, &e))?;
+    budget.charge(captured.state(), MANIFEST_FILE)?;
+    Ok(out.iter().filter(|&&b| b != b'\n').map(|&b| b == b'1').collect())
 }
 
 /// Runs an assignments template; its variables are then read from the captured state.
@@ -249,12 +300,17 @@ fn evaluate<'e>(
         .map_err(|e| Error::expression(MANIFEST_FILE, &e))?;
     let captured = template
         .render_captured(context)
-        .map_err(|e| match budget.limit_error(&e) {
-            Some(limit) => limit.in_file(MANIFEST_FILE, None),
-            None => Error::expression(what_at(whats, &e), &e),
-        })?;
+        .map_err(|e| expression_error(budget, whats, &e))?;
     budget.charge(captured.state(), MANIFEST_FILE)?;
     Ok(captured)
+}
+
+/// An expression's error: the budget's when it ran out, else the expression's, named by its line.
+fn expression_error(budget: &Budget, whats: &[String], err: &minijinja::Error) -> Error {
+    match budget.limit_error(err) {
+        Some(limit) => limit.in_file(MANIFEST_FILE, None),
+        None => Error::expression(what_at(whats, err), err),
+    }
 }
 
 fn what_at<'a>(whats: &'a [String], err: &minijinja::Error) -> &'a str {

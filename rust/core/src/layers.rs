@@ -107,14 +107,14 @@ pub(crate) fn merge(layers: Vec<Layer>) -> Result<Merged, Error> {
     let mut parsed = Vec::with_capacity(layers.len());
     for layer in layers {
         let text = manifest_text(&layer)?;
-        let extends = read_extends(&text).map_err(|e| e.in_layer(&layer.source))?;
-        parsed.push((layer, text, extends));
+        let probe = probe(&text).map_err(|e| e.in_layer(&layer.source))?;
+        parsed.push((layer, text, probe));
     }
 
     // The chain from the top: each overlay's base is the next layer, with the right name and version.
     let mut infos: Vec<LayerInfo> = Vec::new();
-    for (i, (layer, text, extends)) in parsed.iter().enumerate() {
-        let (name, version) = identity(text).map_err(|e| e.in_layer(&layer.source))?;
+    for (i, (layer, text, probe)) in parsed.iter().enumerate() {
+        let (name, version) = (probe.name.clone(), probe.version.clone());
         // The same set read twice: by source, so that an overlay may keep its base's name.
         if let Some(earlier) = infos.iter().position(|l| l.name == name && l.source == layer.source) {
             let cycle: Vec<&str> = infos[earlier..].iter().map(|l| l.name.as_str()).collect();
@@ -130,7 +130,7 @@ pub(crate) fn merge(layers: Vec<Layer>) -> Result<Merged, Error> {
             version,
             source: layer.source.clone(),
         });
-        let Some(extends) = extends else {
+        let Some(extends) = &probe.extends else {
             if i + 1 < parsed.len() {
                 return Err(Error::new(
                     ErrorKind::Manifest,
@@ -141,7 +141,7 @@ pub(crate) fn merge(layers: Vec<Layer>) -> Result<Merged, Error> {
             continue;
         };
         let at = |e: Error, key: &str| e.in_layer(&layer.source).at_line(line_of(text, &["extends", key]));
-        let Some((base, base_text, _)) = parsed.get(i + 1) else {
+        let Some((base, _, base_probe)) = parsed.get(i + 1) else {
             return Err(at(
                 Error::new(
                     ErrorKind::Manifest,
@@ -150,8 +150,8 @@ pub(crate) fn merge(layers: Vec<Layer>) -> Result<Merged, Error> {
                 "set",
             ));
         };
-        let (base_name, base_version) = identity(base_text).map_err(|e| e.in_layer(&base.source))?;
-        if is_name(&extends.set) && extends.set != base_name {
+        let (base_name, base_version) = (&base_probe.name, &base_probe.version);
+        if is_name(&extends.set) && extends.set != *base_name {
             return Err(at(
                 Error::new(
                     ErrorKind::Manifest,
@@ -164,7 +164,7 @@ pub(crate) fn merge(layers: Vec<Layer>) -> Result<Merged, Error> {
             ));
         }
         if let Some(range) = &extends.version {
-            match satisfies(&base_version, range) {
+            match satisfies(base_version, range) {
                 Ok(true) => {}
                 Ok(false) => {
                     return Err(at(
@@ -227,15 +227,19 @@ fn manifest_text(layer: &Layer) -> Result<String, Error> {
     })
 }
 
-/// A layer's name and version, before the rest of its manifest is read.
-fn identity(text: &str) -> Result<(String, String), Error> {
-    #[derive(Deserialize)]
-    struct Identity {
-        name: String,
-        version: String,
-    }
-    let id: Identity = serde_yaml_ng::from_str(text).map_err(manifest::yaml_error)?;
-    Ok((id.name, id.version))
+/// A layer's name, version and base, before the rest of its manifest is read.
+#[derive(Deserialize)]
+struct Probe {
+    name: String,
+    version: String,
+    #[serde(default)]
+    extends: Option<Extends>,
+}
+
+/// Reads a manifest's [`Probe`]: one YAML parse, where the whole manifest is parsed once more only
+/// when the chain is merged (a manifest is a large part of a load).
+fn probe(text: &str) -> Result<Probe, Error> {
+    serde_yaml_ng::from_str(text).map_err(manifest::yaml_error)
 }
 
 /// A set name, as opposed to a path or URL (which name no set, so any name is accepted there).

@@ -19,6 +19,7 @@ mod filters;
 mod layers;
 mod manifest;
 mod paths;
+mod scope;
 mod template_set;
 mod tree;
 mod update;

@@ -2,14 +2,14 @@
 
 use std::collections::HashSet;
 
-use minijinja::value::Serde;
-use minijinja::{Environment, Value};
+use minijinja::Environment;
 use serde_json::{Map, Value as Json};
 
 use crate::budget::Budget;
 use crate::error::{quote_value, Error, Problem};
 use crate::expressions::Expressions;
 use crate::manifest::{Manifest, ParamType, Parameter};
+use crate::scope::Scope;
 
 /// Values after validation: every parameter present (defaults applied, absent optional ones null),
 /// in manifest order.
@@ -18,11 +18,14 @@ pub(crate) type Values = Map<String, Json>;
 /// The validated values, and the derived values when the rules needed them.
 pub(crate) type Checked = (Values, Option<Map<String, Json>>);
 
+/// Validates `input`; on success `scope` holds the values (and the derived values when the rules
+/// needed them).
 pub(crate) fn validate(
     manifest: &Manifest,
     env: &Environment<'_>,
     expressions: &Expressions,
     input: &Json,
+    scope: &mut Scope,
     budget: &mut Budget,
 ) -> Result<Checked, Error> {
     let Some(input) = input.as_object() else {
@@ -56,6 +59,7 @@ pub(crate) fn validate(
             }
             (None, None) => Json::Null,
         };
+        scope.set_json(name, &value);
         values.insert(name.clone(), value);
     }
 
@@ -81,17 +85,15 @@ pub(crate) fn validate(
     // A rule is only meaningful when every value it reads (directly or through derived values) is valid.
     let invalid: HashSet<String> = problems.iter().map(|p| p.field.clone()).collect();
     let mut skip = invalid.clone();
-    let mut scope = values.clone();
     let mut derived = None;
     if expressions.rules_read_derived() {
-        let (computed, unavailable) = expressions.derive_for_rules(env, manifest, &values, &invalid, budget)?;
-        scope.extend(computed.clone());
+        let (computed, unavailable) = expressions.derive_for_rules(env, manifest, scope, &invalid, budget)?;
         skip.extend(unavailable);
         derived = Some(computed);
     }
-    let context = Value::from(Serde(&scope));
-    for (i, rule) in manifest.rules.iter().enumerate() {
-        if !invalid.contains(&rule.field) && expressions.rule_holds(env, i, &context, &skip, budget)? == Some(false) {
+    let holds = expressions.rules_hold(env, &scope.context(), &skip, budget)?;
+    for (rule, holds) in manifest.rules.iter().zip(holds) {
+        if holds == Some(false) {
             problems.push(problem(
                 &rule.field,
                 &rule.code,
