@@ -51,8 +51,8 @@ impl Budget {
         Ok(())
     }
 
-    /// A writer appending to `out` that fails once the output would pass the limit.
-    pub fn writer<'a>(&'a mut self, out: &'a mut Vec<u8>) -> BudgetedWriter<'a> {
+    /// A writer to `out` that fails once the output would pass the limit.
+    pub fn writer<'a, W: io::Write>(&'a mut self, out: &'a mut W) -> BudgetedWriter<'a, W> {
         BudgetedWriter { budget: self, out }
     }
 
@@ -93,12 +93,12 @@ impl Budget {
     }
 }
 
-pub(crate) struct BudgetedWriter<'a> {
+pub(crate) struct BudgetedWriter<'a, W> {
     budget: &'a mut Budget,
-    out: &'a mut Vec<u8>,
+    out: &'a mut W,
 }
 
-impl io::Write for BudgetedWriter<'_> {
+impl<W: io::Write> io::Write for BudgetedWriter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let budget = &mut *self.budget;
         budget.bytes_used = budget.bytes_used.saturating_add(buf.len() as u64);
@@ -106,7 +106,7 @@ impl io::Write for BudgetedWriter<'_> {
             budget.output_exceeded = true;
             return Err(io::Error::other("output limit reached"));
         }
-        self.out.extend_from_slice(buf);
+        self.out.write_all(buf)?;
         Ok(buf.len())
     }
 
@@ -116,16 +116,17 @@ impl io::Write for BudgetedWriter<'_> {
 }
 
 impl Budget {
-    /// A derived value as JSON, charged to the output: serialising stops as soon as it would
-    /// pass the limit, so a huge (or lazily repeated) value is never materialised.
+    /// A derived value as JSON, charged to the output as its JSON text. The text is counted first,
+    /// and counting stops as soon as it would pass the limit, so a huge (or lazily repeated) value
+    /// is never materialised; it is not kept (converting the value directly is cheaper than
+    /// parsing it back).
     pub fn charge_json(&mut self, value: &minijinja::Value, what: &str) -> Result<serde_json::Value, Error> {
-        let mut text = Vec::new();
-        let result = serde_json::to_writer(self.writer(&mut text), value);
+        let counted = serde_json::to_writer(self.writer(&mut io::sink()), value);
         if self.output_exceeded {
             return Err(self.too_much_output().in_file(crate::MANIFEST_FILE, None));
         }
-        result
-            .and_then(|()| serde_json::from_slice(&text))
+        counted
+            .and_then(|()| serde_json::to_value(value))
             .map_err(|e| Error::manifest(format!("{what}: {e}")))
     }
 }

@@ -60,6 +60,9 @@ fn is_git_folder(segment: &str) -> bool {
         '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
         '\u{206A}', '\u{206B}', '\u{206C}', '\u{206D}', '\u{206E}', '\u{206F}', '\u{FEFF}',
     ];
-    let visible: String = segment.chars().filter(|c| !HFS_IGNORED.contains(c)).collect();
-    visible.eq_ignore_ascii_case(".git") || visible.eq_ignore_ascii_case("git~1")
+    let is_git = |name: &str| name.eq_ignore_ascii_case(".git") || name.eq_ignore_ascii_case("git~1");
+    if segment.is_ascii() {
+        return is_git(segment);
+    }
+    is_git(&segment.chars().filter(|c| !HFS_IGNORED.contains(c)).collect::<String>())
 }

@@ -1,7 +1,10 @@
 //! A loaded template set: compiled once, then validated, planned and rendered many times.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+
+use foldhash::fast::FixedState;
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
@@ -170,6 +173,9 @@ pub struct TemplateSet {
     names: Arc<Names>,
     /// [`TemplateSet::info`] as templates read it.
     template_value: Value,
+    /// The size of the last render's output: the next one's buffer is allocated at that size once,
+    /// instead of growing (and copying) through every power of two.
+    last_output_size: AtomicUsize,
     env: Environment<'static>,
     expressions: Expressions,
     entries: Vec<Entry>,
@@ -284,6 +290,7 @@ impl TemplateSet {
             layers,
             names,
             template_value: Value::UNDEFINED,
+            last_output_size: AtomicUsize::new(0),
             env,
             expressions,
             entries,
@@ -429,7 +436,7 @@ impl TemplateSet {
             context,
             files: planned,
         } = self.prepare(values, &mut budget)?;
-        let mut data = Vec::new();
+        let mut data = Vec::with_capacity(self.last_output_size.load(Ordering::Relaxed));
         let mut files = Vec::with_capacity(planned.len());
         let mut sources = Vec::with_capacity(planned.len());
         for (path, entry) in planned {
@@ -462,6 +469,7 @@ impl TemplateSet {
                 size: data.len() - start,
             });
         }
+        self.last_output_size.store(data.len(), Ordering::Relaxed);
         let output = Output {
             template: self.info(),
             validated,
@@ -529,7 +537,8 @@ struct Prepared<'a> {
 
 /// Refuses two files on one path, and a path that is both a file and a folder.
 fn check_unique(files: &[(String, &Entry)]) -> Result<(), Error> {
-    let by_path: HashMap<&str, &str> = files.iter().map(|(p, e)| (p.as_str(), e.source.as_str())).collect();
+    let mut by_path = HashMap::with_capacity_and_hasher(files.len(), FixedState::default());
+    by_path.extend(files.iter().map(|(p, e)| (p.as_str(), e.source.as_str())));
     for pair in files.windows(2) {
         if pair[0].0 == pair[1].0 {
             return Err(Error::new(
