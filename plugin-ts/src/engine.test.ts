@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { __testing, BUILTIN_TEMPLATES_DIR, readTemplateSetFiles, splitOutput, SvcgenEngine } from './engine';
+import { __testing, BUILTIN_TEMPLATES_DIR, mapLimited, readTemplateSetFiles, splitOutput, SvcgenEngine } from './engine';
 
 describe('engine', () => {
   it('reads every regular file of a set with / paths and executable bits', async () => {
@@ -273,5 +273,28 @@ describe('engine: symbolic links in template sets', () => {
       await removeDir(root);
       await removeDir(outside);
     }
+  });
+});
+
+describe('mapLimited', () => {
+  it('keeps the items\' order and never runs more than the limit at once', async () => {
+    let running = 0;
+    let most = 0;
+    const items = Array.from({ length: 50 }, (_, i) => i);
+    const results = await mapLimited(items, 4, async i => {
+      running++;
+      most = Math.max(most, running);
+      // Later items finish first: the results must still come back in the items' order.
+      await new Promise(resolve => setTimeout(resolve, (50 - i) % 7));
+      running--;
+      return i * 2;
+    });
+    assert.deepEqual(results, items.map(i => i * 2));
+    assert.equal(most, 4);
+  });
+
+  it('handles fewer items than the limit, and none', async () => {
+    assert.deepEqual(await mapLimited([1, 2], 16, async i => i + 1), [2, 3]);
+    assert.deepEqual(await mapLimited([], 16, async i => i), []);
   });
 });

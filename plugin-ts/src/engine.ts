@@ -277,10 +277,32 @@ export async function readTemplateSetWatched(dir: string): Promise<{ files: Glue
   return { files: await readSources(files), watched: isBuiltIn(path.resolve(dir)) ? [] : [...folders, ...files] };
 }
 
-function readSources(files: FoundFile[]): Promise<Glue.SourceFile[]> {
-  return Promise.all(
-    files.map(async f => ({ path: f.path, contents: await fs.readFile(f.absolute), executable: f.executable })),
-  );
+function readSources(files: { path: string; absolute: string; executable: boolean }[]): Promise<Glue.SourceFile[]> {
+  return mapLimited(files, CONCURRENT_FILES, async f => ({
+    path: f.path,
+    contents: await fs.readFile(f.absolute),
+    executable: f.executable,
+  }));
+}
+
+/**
+ * Files read or written at once: enough to keep the thread pool busy, few enough to stay far from
+ * file-descriptor limits (a set of 25,701 files read all at once failed with EMFILE).
+ */
+export const CONCURRENT_FILES = 16;
+
+/** `fn` applied to every item, at most `limit` at a time; the results in the items' order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /**
@@ -324,9 +346,7 @@ export async function readRepoFiles(root: string): Promise<Glue.RepoFile[]> {
   }
   await walk(root, '');
   found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return Promise.all(
-    found.map(async f => ({ path: f.path, contents: await fs.readFile(f.absolute), executable: f.executable })),
-  );
+  return readSources(found);
 }
 
 /** A repository's files as `update` takes them: an index and the bytes back to back, like {@link packLayers}. */

@@ -6,7 +6,7 @@
 import { constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
-import { Output, RenderedFile, splitOutput } from './engine';
+import { CONCURRENT_FILES, mapLimited, Output, RenderedFile, splitOutput } from './engine';
 
 /** What {@link writeOutput} wrote. */
 export interface WriteResult {
@@ -16,9 +16,6 @@ export interface WriteResult {
   bytes: number;
 }
 
-/** Files written at once: enough to keep the thread pool busy, few enough to stay far from fd limits. */
-const CONCURRENT_WRITES = 16;
-
 /** Opened without following a symbolic link at the file's own path (its folders are checked before). */
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 
@@ -27,7 +24,7 @@ const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC |
  * get mode 0755, the others 0644. Existing files are overwritten.
  *
  * Each folder is checked once (symbolic links included) to stay inside `targetDir` and created
- * once, parents first; then the files are written {@link CONCURRENT_WRITES} at a time. A
+ * once, parents first; then the files are written {@link CONCURRENT_FILES} at a time. A
  * scaffolding step spends its time in these system calls, not in rendering (BENCHMARKS.md).
  */
 export async function writeOutput(output: Output, targetDir: string): Promise<WriteResult> {
@@ -43,13 +40,7 @@ export async function writeOutput(output: Output, targetDir: string): Promise<Wr
   for (const folder of folders) {
     await fs.mkdir(resolveSafeChildPath(targetDir, folder), { recursive: true });
   }
-  let next = 0;
-  const writeNext = async (): Promise<void> => {
-    while (next < files.length) {
-      await writeFile(targetDir, files[next++]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENT_WRITES, files.length) }, writeNext));
+  await mapLimited(files, CONCURRENT_FILES, file => writeFile(targetDir, file));
   return { paths: files.map(f => f.path), bytes: files.reduce((sum, f) => sum + f.contents.length, 0) };
 }
 

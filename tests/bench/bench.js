@@ -27,6 +27,10 @@ const LABELS = {
   jinja2: 'Jinja2 (Python; compiled templates cached)',
 };
 
+// The preview CLI, and the V8 flags its entry point sets (read from it, so the two never differ).
+const CLI = path.join(common.ROOT, 'plugin-ts/bin/svcgen-preview.js');
+const CLI_V8_FLAGS = [...fs.readFileSync(CLI, 'utf8').matchAll(/setFlagsFromString\('([^']+)'\)/g)].map((m) => m[1]);
+if (!CLI_V8_FLAGS.length) throw new Error(`no V8 flag found in ${CLI}`);
 const log = (...a) => console.error('[bench]', ...a);
 const loadAvg = () => os.loadavg().map((x) => +x.toFixed(2));
 const sh = (cmd, argv) => {
@@ -57,6 +61,30 @@ function environment() {
     gitHead: sh('git', ['-C', common.ROOT, 'rev-parse', '--short', 'HEAD']),
     templatesDirty: Boolean(sh('git', ['-C', common.ROOT, 'status', '--porcelain', '--', 'templates'])),
   };
+}
+
+/**
+ * The preview CLI as users run it, in fresh processes, interleaved: the core's cold start (load +
+ * compile + first render) with V8's defaults and with the CLI's flag, and the whole CLI run (Node
+ * start, reading the set, rendering, writing every file) as wall time.
+ */
+function measureCli(node, jobFile) {
+  const out = path.join(common.WORK, 'cli-out');
+  const runs = { defaults: [], cliFlags: [], cliFlagsWall: [], run: [] };
+  for (let i = 0; i < COLD_RUNS; i++) {
+    runs.defaults.push(runWorker('wasm', ['cold', jobFile], {}, node).result.ms);
+    const flagged = runWorker('wasm', ['cold', jobFile], {}, node, CLI_V8_FLAGS);
+    runs.cliFlags.push(flagged.result.ms);
+    runs.cliFlagsWall.push(flagged.wallMs);
+    fs.rmSync(out, { recursive: true, force: true });
+    const t0 = performance.now();
+    const r = spawnSync(node, [CLI, '--values', path.join(common.ROOT, 'examples/values/user-service.yaml'), '--out', out], { encoding: 'utf8' });
+    runs.run.push(performance.now() - t0);
+    if (r.status !== 0) throw new Error(`svcgen-preview failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  }
+  const summary = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, common.summarize(v)]));
+  log('cli', sh(node, ['--version']), JSON.stringify(Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, v.median.toFixed(1)]))));
+  return { flags: CLI_V8_FLAGS, ...summary };
 }
 
 function runNative(mode, dir, valuesFile) {
@@ -207,6 +235,7 @@ async function main() {
       }
     : { error: 'no successful run' }]));
   results.cold.emptyProcess = { node: common.summarize(baseline.node), python: common.summarize(baseline.python) };
+  results.cli = { [process.version]: measureCli(process.execPath, jobFile) };
   log('cold', JSON.stringify(Object.fromEntries(ENGINES.map((e) => [e, results.cold[e].inProcess && results.cold[e].inProcess.median]))));
 
   // 3b. The same Node engines on Node 22, the line Backstage supports (when run.sh provided it).
@@ -224,6 +253,7 @@ async function main() {
       });
       log('node22', engine, JSON.stringify(results.node22.warm[engine]).slice(0, 200));
     }
+    results.cli[results.node22.version] = measureCli(node22, jobFile);
   }
 
   // 4. Growth: the set ×1, ×10, ×100 files; rendering, and loading in fresh processes (lib/load.js).

@@ -10,15 +10,15 @@ const { WORK } = require('./common');
 const BENCH = path.resolve(__dirname, '..');
 const PYTHON = process.env.SVCGEN_BENCH_PYTHON || 'python3';
 
-/** The command line of an engine's worker process. */
-function command(engine, args, node = process.execPath) {
+/** The command line of an engine's worker process; `nodeArgs` are V8 flags (as the CLI sets them). */
+function command(engine, args, node = process.execPath, nodeArgs = []) {
   if (engine === 'jinja2') return [PYTHON, [path.join(BENCH, 'engines/jinja2_engine.py'), ...args]];
-  return [node, [path.join(BENCH, 'engines/worker.js'), engine, ...args]];
+  return [node, [...nodeArgs, path.join(BENCH, 'engines/worker.js'), engine, ...args]];
 }
 
 /** Runs a worker to completion; returns its last stdout line as JSON (if any) and the wall time. */
-function runWorker(engine, args, env = {}, node = undefined) {
-  const [cmd, argv] = command(engine, args, node);
+function runWorker(engine, args, env = {}, node = undefined, nodeArgs = []) {
+  const [cmd, argv] = command(engine, args, node, nodeArgs);
   const t0 = performance.now();
   const r = spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 256 << 20 });
   const wallMs = performance.now() - t0;
