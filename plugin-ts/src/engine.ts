@@ -131,6 +131,8 @@ let glue: GlueModule | undefined;
 let instanceGeneration = 0;
 /** Compiled chains, least recently used first. */
 const compiledSets = new Map<string, CompiledSet>();
+/** What each manifest read by `readExtends` extends, with its file's stamp then; oldest first. */
+const extendsByManifest = new Map<string, { stamp: string; extends: Glue.Extends | undefined }>();
 
 /**
  * How many compiled chains are kept: every version of a set read by URL is a chain of its own, so
@@ -480,10 +482,21 @@ export class SvcgenEngine {
     return chain;
   }
 
-  /** The base set the manifest in `dir` extends, if any (the core reads it). */
+  /**
+   * The base set the manifest in `dir` extends, if any (the core reads it). Kept per manifest while
+   * its stamp holds (the sets built into this package never change): a render of a set named by
+   * the action resolves its chain each time, and parsing the manifest again took most of it.
+   */
   async readExtends(dir: string): Promise<Glue.Extends | undefined> {
-    const manifest = await fs.readFile(path.join(dir, MANIFEST_FILE));
-    return withCore(core => core.readExtends(manifest));
+    const file = path.join(dir, MANIFEST_FILE);
+    const stamp = isBuiltIn(dir) ? '' : stampOf(await fs.stat(file));
+    const known = extendsByManifest.get(file);
+    if (known?.stamp === stamp) return known.extends;
+    const manifest = await fs.readFile(file);
+    const found = withCore(core => core.readExtends(manifest));
+    if (extendsByManifest.size >= MAX_COMPILED_SETS) extendsByManifest.delete(extendsByManifest.keys().next().value!);
+    extendsByManifest.set(file, { stamp, extends: found });
+    return found;
   }
 
   /** Finds one set of a chain; `from` is the set whose manifest names it. */

@@ -125,7 +125,13 @@ function makeJob(setDir, values) {
       ports[engine] = port.portTemplates(engine, templates, translations[engine]);
     }
     for (const f of plan.files) {
-      if (!f.rendered) verbatim[f.source] = files.find((s) => s.path === f.source).contents.toString('base64');
+      // The answers file is written by the core itself, from no template: the other engines are
+      // handed its bytes, like a file they copy.
+      if (f.rendered && !(f.source in templates)) {
+        f.rendered = false;
+        verbatim[f.source] = expected.get(f.path).toString('base64');
+      }
+      if (!f.rendered) verbatim[f.source] ||= files.find((s) => s.path === f.source).contents.toString('base64');
     }
     return {
       set: { dir: setDir, name: info.name, version: info.version },

@@ -40,7 +40,7 @@ fn main() {
     match mode.as_str() {
         "cold" => {
             let t0 = Instant::now();
-            let set = TemplateSet::load(files).expect("load");
+            let set = load(files).expect("load");
             let t1 = Instant::now();
             let out = set.render(&values).expect("render");
             let t2 = Instant::now();
@@ -52,7 +52,7 @@ fn main() {
         }
         "warm" => {
             let t0 = Instant::now();
-            let set = TemplateSet::load(files).expect("load");
+            let set = load(files).expect("load");
             let prepare = ms(t0.elapsed());
             let out = set.render(&values).expect("render");
             let times = warm.run(|| {
@@ -66,17 +66,17 @@ fn main() {
         }
         "load" => {
             let t0 = Instant::now();
-            drop(TemplateSet::load(files.clone()).expect("load"));
+            drop(load(files.clone()).expect("load"));
             let first = ms(t0.elapsed());
             let t1 = Instant::now();
-            drop(TemplateSet::load(files).expect("load"));
+            drop(load(files).expect("load"));
             println!(
                 "{}",
                 json!({"engine": "native", "mode": "load", "firstLoadMs": first, "secondLoadMs": ms(t1.elapsed())})
             );
         }
         "phases" => {
-            let set = TemplateSet::load(files.clone()).expect("load");
+            let set = load(files.clone()).expect("load");
             let quick = Warm { warmup: Duration::from_millis(300), min_runs: 30, min_time: Duration::from_secs(2), max_runs: 2000 };
             let validate = quick.run(|| {
                 std::hint::black_box(set.validate(&values).expect("validate"));
@@ -88,7 +88,7 @@ fn main() {
                 std::hint::black_box(set.render(&values).expect("render"));
             });
             let load = quick.run(|| {
-                std::hint::black_box(TemplateSet::load(files.clone()).expect("load"));
+                std::hint::black_box(load(files.clone()).expect("load"));
             });
             println!(
                 "{}",
@@ -205,6 +205,15 @@ fn fnv(data: &[u8]) -> String {
 }
 
 /// Every regular file under `dir`, sorted by path, as the hosts hand a set to the core.
+/// Compiles a set as the WASM workers do (tests/bench/lib/common.js `packSet`): one layer whose
+/// source is `bench`, which the answers file records, so that both builds write the same bytes.
+fn load(files: Vec<SourceFile>) -> Result<TemplateSet, svcgen::Error> {
+    TemplateSet::load_layers(vec![Layer {
+        source: "bench".into(),
+        files,
+    }])
+}
+
 fn read_set(dir: &Path) -> Vec<SourceFile> {
     fn walk(root: &Path, dir: &Path, files: &mut Vec<SourceFile>) {
         for entry in fs::read_dir(dir).expect("read folder") {
