@@ -110,6 +110,10 @@ def svcgen_filters():
     def split(s, sep=None):
         return str(s).split(sep)
 
+    def lines(s):
+        # minijinja's `lines` is Rust's str::lines: no last empty line; "\r\n" ends a line too.
+        return [line[:-1] if line.endswith("\r") else line for line in str(s).split("\n")][: -1 if str(s).endswith("\n") else None]
+
     return {
         "snake_case": snake_case,
         "kebab_case": kebab_case,
@@ -123,6 +127,7 @@ def svcgen_filters():
         "sh_quote": sh_quote,
         "parse_repo_url": parse_repo_url,
         "split": split,
+        "lines": lines,
     }
 
 
