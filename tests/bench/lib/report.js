@@ -35,7 +35,7 @@ function markdown(r, labels) {
     return `${eq}/${all} files${eq === all ? '' : ' **differ**'}`;
   };
   out.push('## Full set, one render (ms; median, p10–p90)', '');
-  out.push('| engine | warm | × native | cold: load + compile + first render | × native | cold process, wall | byte-equal output (5 value sets) |');
+  out.push(`| engine | warm | × native | cold: load + compile + first render | × native | cold process, wall | byte-equal output (${new Set(r.checks.map((c) => c.values)).size} value sets) |`);
   out.push('|---|---|---|---|---|---|---|');
   for (const engine of ['native', 'wasm', 'nunjucks', 'nunjitsu', 'jinja2']) {
     const w = r.warm[engine];
